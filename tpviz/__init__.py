@@ -1,0 +1,42 @@
+"""tpviz: how an ImageNet CNN "sees": saliency maps, adversarial examples, class visualization.
+
+Everything public lives in this one namespace: ``import tpviz; tpviz.saliency_maps(...)``.
+Plot helpers import matplotlib on first use only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._classes import class_index, class_name, class_names, class_synonyms
+from ._config import fast_mode
+from ._data import ImageNetVal, load_imagenet_val
+from ._errors import DataError, InputError, TpvizError, WeightsError
+from ._images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, read_image
+from ._models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device
+from ._saliency import integrated_gradients, saliency_maps, smoothgrad
+from ._scope import frozen_eval
+
+_LAZY = {"plot_saliency": "_plots", "save_figure": "_plots"}
+
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "DataError", "ImageNetVal", "InputError", "ModelInfo", "TpvizError",
+    "WeightsError", "class_index", "class_name", "class_names", "class_synonyms", "deprocess", "describe_model",
+    "fast_mode", "frozen_eval", "integrated_gradients", "load_image", "load_imagenet_val", "load_model",
+    "model_info", "model_names", "preprocess", "read_image", "resolve_device", "saliency_maps", "smoothgrad",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tpviz' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,81 @@
+"""Figures: the TP's image-over-saliency layout, and saving any figure with its parameters on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from ._errors import InputError
+from ._images import deprocess
+from ._models import describe_model, model_info
+
+RANDOM_COLOR = "red"
+
+
+def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequence[torch.Tensor], *,
+                  titles: Sequence[str] | None = None, models: nn.Module | Sequence[nn.Module] | None = None,
+                  cmap: str = "hot", scale: float = 2.2) -> Figure:
+    """The TP's Figure 1/2 layout: a row of images over one row of saliency maps per model.
+
+    Args:
+        images: uint8 pixels (N, H, W, 3) or model inputs (N, 3, H, W).
+        maps: saliency maps (N, H, W), or a list of them (one row each, e.g. SqueezeNet then VGG16).
+        titles: one title per column (e.g. class names).
+        models: the model behind each row of maps; names the row, and marks random weights in red.
+    """
+    pixels = deprocess(images) if isinstance(images, torch.Tensor) and images.is_floating_point() else np.asarray(images)
+    rows = [maps] if isinstance(maps, torch.Tensor) else list(maps)
+    mods = [] if models is None else [models] if isinstance(models, nn.Module) else list(models)
+    n = pixels.shape[0]
+    if any(m.ndim != 3 or m.shape[0] != n for m in rows):
+        raise InputError(f"each row of maps must be (N, H, W) with N = {n} images, got "
+                         f"{[tuple(m.shape) for m in rows]}")
+    if titles is not None and len(titles) != n:
+        raise InputError(f"{len(titles)} titles for {n} images")
+    if mods and len(mods) != len(rows):
+        raise InputError(f"{len(mods)} models for {len(rows)} rows of maps")
+    fig, axes = plt.subplots(1 + len(rows), n, figsize=(scale * n, scale * (1 + len(rows))), squeeze=False)
+    for j in range(n):
+        axes[0, j].imshow(pixels[j])
+        if titles is not None:
+            axes[0, j].set_title(titles[j], fontsize=9)
+        for r, m in enumerate(rows):
+            axes[r + 1, j].imshow(m[j].detach().float().cpu().numpy(), cmap=cmap)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for r, model in enumerate(mods):
+        info = model_info(model)
+        axes[r + 1, 0].set_ylabel(describe_model(model).replace(" (", "\n("), fontsize=8,
+                                  color=RANDOM_COLOR if info is not None and info.random else "black")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, params: Mapping[str, object], overwrite: bool = False,
+                dpi: int = 110) -> Path:
+    """Save ``fig`` as an image with ``params`` written along its bottom edge (and in the PNG's metadata).
+
+    Refuses to replace an existing file unless ``overwrite=True``. Returns the path written.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"{str(path)!r} exists already; pass overwrite=True to replace it, or choose another name")
+    text = "  ·  ".join(f"{k}={v}" for k, v in params.items())
+    random = "RANDOM WEIGHTS" in text
+    label = fig.text(0.5, 0.003, text, ha="center", va="bottom", fontsize=7, wrap=True,
+                     color=RANDOM_COLOR if random else "dimgray")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        metadata = {"Description": text} if path.suffix.lower() == ".png" else None
+        fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
+    finally:
+        label.remove()
+    return path

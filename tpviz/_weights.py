@@ -1,0 +1,87 @@
+"""Where ImageNet weights come from: a local folder, torch's hub cache, then torchvision's download."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+
+from ._config import WEIGHTS_DIR_ENV, env_dir
+from ._errors import WeightsError
+
+StateDict = dict[str, torch.Tensor]
+
+
+def weights_url(arch: str) -> str:
+    """torchvision's download URL of the ImageNet weights of ``arch`` (its DEFAULT weights)."""
+    return torchvision.models.get_model_weights(arch).DEFAULT.url
+
+
+def local_weights_path(arch: str) -> Path | None:
+    """``$TPVIZ_WEIGHTS_DIR/<arch>_imagenet.pth`` (None when the variable is unset)."""
+    folder = env_dir(WEIGHTS_DIR_ENV)
+    return None if folder is None else folder / f"{arch}_imagenet.pth"
+
+
+def hub_cache_path(url: str) -> Path:
+    """Where torch's hub keeps the file downloaded from ``url`` (``$TORCH_HOME/hub/checkpoints``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+
+
+def read_state_dict(path: Path) -> StateDict:
+    """A plain state_dict from a ``.pth`` file; a clear error naming the file when it is not one."""
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
+        raise WeightsError(f"weight file {str(path)!r} is corrupt or not a PyTorch file ({_first_line(err)}). "
+                           "Delete it and download it again.") from None
+    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise WeightsError(f"weight file {str(path)!r} does not hold a plain state_dict (a dict of tensors); "
+                           "save one with torch.save(model.state_dict(), path)")
+    return sd
+
+
+def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
+    """Download (or take from the hub cache) and hash-check torchvision's weight file at ``url``."""
+    try:
+        return torch.hub.load_state_dict_from_url(url, progress=progress, check_hash=True,
+                                                  map_location="cpu", weights_only=True)
+    except RuntimeError as err:
+        if "hash" in str(err).lower():
+            raise WeightsError(f"the file downloaded from {url} failed its hash check ({_first_line(err)}); "
+                               f"delete {hub_cache_path(url)} and try again") from None
+        raise WeightsError(f"the weights from {url} cannot be read ({_first_line(err)}); "
+                           f"delete {hub_cache_path(url)} and try again") from None
+    except OSError as err:  # URLError, socket errors, timeouts: offline
+        raise ConnectionError(_first_line(err)) from None
+
+
+def find_state_dict(arch: str, *, progress: bool = True) -> tuple[StateDict, str]:
+    """The ImageNet state_dict of ``arch`` and where it came from, trying in order: the local weights
+    folder, torch's hub cache, torchvision's download. Offline with nothing found: one clear error."""
+    local = local_weights_path(arch)
+    if local is not None and local.is_file():
+        return read_state_dict(local), f"{WEIGHTS_DIR_ENV} ({local})"
+    url = weights_url(arch)
+    cached = hub_cache_path(url)
+    if cached.is_file():
+        return read_state_dict(cached), f"torch hub cache ({cached})"
+    try:
+        return download_state_dict(url, progress=progress), f"downloaded from {url}"
+    except ConnectionError as err:
+        where = f"{local.parent}" if local is not None else f"a folder named by ${WEIGHTS_DIR_ENV} (now unset)"
+        raise WeightsError(
+            f"no ImageNet weights for {arch!r} here, and the download failed ({err}).\n"
+            f"Fix one of: connect to the internet and retry; or put a state_dict file named "
+            f"{arch}_imagenet.pth in {where} and set {WEIGHTS_DIR_ENV} to that folder; or copy torchvision's "
+            f"{os.path.basename(cached)} into {cached.parent}.") from None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
