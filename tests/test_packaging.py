@@ -24,7 +24,8 @@ def _pyproject() -> dict[str, str]:
 
 def _environment() -> dict[str, str]:
     deps, in_pip = {}, False
-    for line in (ROOT / "environment.yml").read_text().splitlines():
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("\ndependencies:\n", 1)[1].splitlines():
         if re.match(r"^\s*- pip:\s*$", line):
             in_pip = True
             continue

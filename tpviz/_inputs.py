@@ -61,8 +61,9 @@ def as_labels(y: Labels, n: int, *, device: torch.device, name: str = "y") -> to
     sequence, 1-D tensor or array of indices or names, of length n).
     """
     if isinstance(y, (int, str, np.integer)) or (isinstance(y, torch.Tensor) and y.ndim == 0):
-        return torch.full((n,), class_index(y) if isinstance(y, str) else _int(y, name), dtype=torch.long, device=device)
-    if isinstance(y, torch.Tensor):
+        one = class_index(y) if isinstance(y, str) else _int(y, name)
+        values = torch.full((n,), one, dtype=torch.long)
+    elif isinstance(y, torch.Tensor):
         if y.is_floating_point() or y.dtype == torch.bool or y.ndim != 1:
             raise InputError(f"{name} must be a LongTensor (N,) of class indices, got dtype {y.dtype} "
                              f"and shape {tuple(y.shape)}")

@@ -56,8 +56,10 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 2
     with frozen_eval(model):
         for start in range(0, reps.shape[0], batch_size):
             part = reps[start:start + batch_size]
-            noisy = part + reps_sigma[start:start + batch_size] * torch.randn(
-                part.shape, generator=gen, device=x.device, dtype=x.dtype)
+            # one draw per noisy copy, so the noise does not depend on how the work is split
+            draws = torch.stack([torch.randn(part.shape[1:], generator=gen, device=x.device, dtype=x.dtype)
+                                 for _ in range(part.shape[0])])
+            noisy = part + reps_sigma[start:start + batch_size] * draws
             grad, _ = input_gradient(model, noisy, reps_labels[start:start + batch_size])
             total[start:start + batch_size] = grad.abs().amax(dim=1)
     return total.view(x.shape[0], samples, *x.shape[2:]).mean(dim=1)
