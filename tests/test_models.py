@@ -129,11 +129,21 @@ def test_download_with_wrong_hash_is_refused(isolated_env, monkeypatch):
 
 def test_offline_with_nothing_found_says_what_to_put_where(isolated_env, monkeypatch):
     monkeypatch.setattr(_weights, "weights_url", lambda arch: (isolated_env / "nowhere" / "vgg16-397923af.pth").as_uri())
-    with pytest.raises(tpviz.WeightsError) as info:
+    with pytest.raises(tpviz.WeightsNotFoundError) as info:
         tpviz.load_model("vgg16", device="cpu", progress=False)
     msg = str(info.value)
     assert "vgg16_imagenet.pth" in msg and "TPVIZ_WEIGHTS_DIR" in msg and "vgg16-397923af.pth" in msg
     assert info.value.__cause__ is None and info.value.__suppress_context__, "torch's traceback leaks through"
+
+
+def test_ci_opt_in_never_hides_a_corrupt_file(isolated_env, monkeypatch):
+    folder = isolated_env / "weights"
+    folder.mkdir()
+    (folder / "squeezenet1_1_imagenet.pth").write_bytes(b"\x80\x02garbage")
+    monkeypatch.setenv("TPVIZ_WEIGHTS_DIR", str(folder))
+    monkeypatch.setenv("TPVIZ_ALLOW_RANDOM_WEIGHTS", "1")
+    with pytest.raises(tpviz.WeightsError, match="corrupt"):
+        tpviz.load_model("squeezenet1_1", device="cpu")
 
 
 def test_ci_opt_in_falls_back_to_random_weights_loudly(isolated_env, monkeypatch, capsys):

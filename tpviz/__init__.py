@@ -11,7 +11,7 @@ from typing import Any
 from ._classes import class_index, class_name, class_names, class_synonyms
 from ._config import fast_mode
 from ._data import ImageNetVal, load_imagenet_val
-from ._errors import DataError, InputError, TpvizError, WeightsError
+from ._errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError
 from ._images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, read_image
 from ._models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device
 from ._saliency import integrated_gradients, saliency_maps, smoothgrad
@@ -21,7 +21,7 @@ _LAZY = {"plot_saliency": "_plots", "save_figure": "_plots"}
 
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "DataError", "ImageNetVal", "InputError", "ModelInfo", "TpvizError",
-    "WeightsError", "class_index", "class_name", "class_names", "class_synonyms", "deprocess", "describe_model",
+    "WeightsError", "WeightsNotFoundError", "class_index", "class_name", "class_names", "class_synonyms", "deprocess", "describe_model",
     "fast_mode", "frozen_eval", "integrated_gradients", "load_image", "load_imagenet_val", "load_model",
     "model_info", "model_names", "preprocess", "read_image", "resolve_device", "saliency_maps", "smoothgrad",
     *_LAZY,

@@ -17,3 +17,13 @@ class WeightsError(TpvizError, RuntimeError):
 
 class DataError(TpvizError, OSError):
     """An image or data file that cannot be found or read."""
+
+
+class WeightsNotFoundError(WeightsError):
+    """No ImageNet weights anywhere tpviz looks, and no way to download them."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (torch's can run to dozens of lines)."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__

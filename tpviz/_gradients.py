@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._errors import InputError
+from ._errors import InputError, first_line
 from ._inputs import check_label_range
 
 
@@ -13,8 +13,10 @@ def forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``model(x)`` -> logits (N, K), turning a shape failure deep inside the model into a clear error."""
     try:
         logits = model(x)
+    except torch.OutOfMemoryError:
+        raise
     except RuntimeError as err:
-        raise InputError(f"the model cannot take input of shape {tuple(x.shape)} ({err}). "
+        raise InputError(f"the model cannot take input of shape {tuple(x.shape)} ({first_line(err)}). "
                          "ImageNet models expect (N, 3, 224, 224): use tpviz.load_image or tpviz.preprocess") from None
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != x.shape[0]:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
@@ -36,3 +38,4 @@ def input_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> t
         score = logits.gather(1, labels[:, None]).sum()
         (grad,) = torch.autograd.grad(score, leaf)
     return grad, logits.detach()
+

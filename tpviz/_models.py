@@ -11,7 +11,7 @@ import torchvision
 from torch import nn
 
 from ._config import ALLOW_RANDOM_ENV, random_weights_allowed
-from ._errors import InputError, WeightsError
+from ._errors import InputError, WeightsError, WeightsNotFoundError
 from ._weights import find_state_dict
 
 RANDOM_SEED = 0
@@ -62,7 +62,7 @@ def load_model(name: str = "squeezenet1_1", *, weights: str = "imagenet", device
     else:
         try:
             state, source = find_state_dict(name, progress=progress)
-        except WeightsError as err:
+        except WeightsNotFoundError as err:  # a corrupt or mismatched file is never papered over
             if not random_weights_allowed():
                 raise
             info = ModelInfo(name, "random", f"{ALLOW_RANDOM_ENV}=1 and no ImageNet weights: {err}")

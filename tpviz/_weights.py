@@ -10,7 +10,7 @@ import torch
 import torchvision
 
 from ._config import WEIGHTS_DIR_ENV, env_dir
-from ._errors import WeightsError
+from ._errors import WeightsError, WeightsNotFoundError, first_line
 
 StateDict = dict[str, torch.Tensor]
 
@@ -36,7 +36,7 @@ def read_state_dict(path: Path) -> StateDict:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a damaged file fails in many ways inside torch.load; all mean the same here
-        raise WeightsError(f"weight file {str(path)!r} is corrupt or not a PyTorch file ({_first_line(err)}). "
+        raise WeightsError(f"weight file {str(path)!r} is corrupt or not a PyTorch file ({first_line(err)}). "
                            "Delete it and download it again.") from None
     if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise WeightsError(f"weight file {str(path)!r} does not hold a plain state_dict (a dict of tensors); "
@@ -51,12 +51,12 @@ def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
                                                   map_location="cpu", weights_only=True)
     except RuntimeError as err:
         if "hash" in str(err).lower():
-            raise WeightsError(f"the file downloaded from {url} failed its hash check ({_first_line(err)}); "
+            raise WeightsError(f"the file downloaded from {url} failed its hash check ({first_line(err)}); "
                                f"delete {hub_cache_path(url)} and try again") from None
-        raise WeightsError(f"the weights from {url} cannot be read ({_first_line(err)}); "
+        raise WeightsError(f"the weights from {url} cannot be read ({first_line(err)}); "
                            f"delete {hub_cache_path(url)} and try again") from None
     except OSError as err:  # URLError, socket errors, timeouts: offline
-        raise ConnectionError(_first_line(err)) from None
+        raise ConnectionError(first_line(err)) from None
 
 
 def find_state_dict(arch: str, *, progress: bool = True) -> tuple[StateDict, str]:
@@ -73,13 +73,9 @@ def find_state_dict(arch: str, *, progress: bool = True) -> tuple[StateDict, str
         return download_state_dict(url, progress=progress), f"downloaded from {url}"
     except ConnectionError as err:
         where = f"{local.parent}" if local is not None else f"a folder named by ${WEIGHTS_DIR_ENV} (now unset)"
-        raise WeightsError(
+        raise WeightsNotFoundError(
             f"no ImageNet weights for {arch!r} here, and the download failed ({err}).\n"
             f"Fix one of: connect to the internet and retry; or put a state_dict file named "
             f"{arch}_imagenet.pth in {where} and set {WEIGHTS_DIR_ENV} to that folder; or copy torchvision's "
             f"{os.path.basename(cached)} into {cached.parent}.") from None
 
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
