@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,17 @@ def test_cuda_without_cuda_is_a_clear_error():
 def test_unknown_device():
     with pytest.raises(tpviz.InputError, match="unknown device"):
         tpviz.resolve_device("gpu0")
+
+
+def test_download_never_waits_forever_and_restores_the_socket_timeout(isolated_env, monkeypatch):
+    seen = []
+
+    def silent_network(url, **kw):
+        seen.append(socket.getdefaulttimeout())
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", silent_network)
+    before = socket.getdefaulttimeout()
+    with pytest.raises(tpviz.WeightsNotFoundError, match="timed out"):
+        tpviz.load_model("squeezenet1_1", device="cpu")
+    assert seen == [_weights.DOWNLOAD_TIMEOUT_S] and socket.getdefaulttimeout() == before

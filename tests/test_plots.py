@@ -45,8 +45,18 @@ def test_one_row_per_model_and_random_weights_in_red(capsys):
     plain = torch.nn.Linear(2, 2)
     fig = tpviz.plot_saliency(images, [maps, maps], models=[plain, rnd])
     axes = np.array(fig.axes).reshape(3, 2)
-    assert "RANDOM WEIGHTS" in axes[2, 0].get_ylabel() and axes[2, 0].yaxis.label.get_color() == "red"
-    assert axes[1, 0].get_ylabel() == "Linear"
+    assert axes[2, 0].get_ylabel() == "squeezenet1_0\nRANDOM WEIGHTS" and axes[2, 0].yaxis.label.get_color() == "red"
+    assert axes[1, 0].get_ylabel() == "Linear" and axes[1, 0].yaxis.label.get_color() == "black"
+    assert "RANDOM WEIGHTS (squeezenet1_0)" in fig._suptitle.get_text() and fig._suptitle.get_color() == "red"
+
+
+def test_row_labels_name_the_rows_and_no_title_without_random_weights():
+    images, maps = _data(2)
+    fig = tpviz.plot_saliency(images, [maps, maps], row_labels=["saliency", "SmoothGrad"])
+    assert [fig.axes[2].get_ylabel(), fig.axes[4].get_ylabel()] == ["saliency", "SmoothGrad"]
+    assert fig._suptitle is None
+    with pytest.raises(tpviz.InputError, match="1 row labels for 2 rows"):
+        tpviz.plot_saliency(images, [maps, maps], row_labels=["x"])
 
 
 def test_mismatched_sizes_are_clear_errors():

@@ -14,21 +14,23 @@ from torch import nn
 
 from ._errors import InputError
 from ._images import deprocess
-from ._models import describe_model, model_info
+from ._models import model_info
 
 RANDOM_COLOR = "red"
 
 
 def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequence[torch.Tensor], *,
                   titles: Sequence[str] | None = None, models: nn.Module | Sequence[nn.Module] | None = None,
-                  cmap: str = "hot", scale: float = 2.2) -> Figure:
+                  row_labels: Sequence[str] | None = None, cmap: str = "hot", scale: float = 2.2) -> Figure:
     """The TP's Figure 1/2 layout: a row of images over one row of saliency maps per model.
 
     Args:
         images: uint8 pixels (N, H, W, 3) or model inputs (N, 3, H, W).
         maps: saliency maps (N, H, W), or a list of them (one row each, e.g. SqueezeNet then VGG16).
         titles: one title per column (e.g. class names).
-        models: the model behind each row of maps; names the row, and marks random weights in red.
+        models: the model behind each row of maps: names the row, and a model on random weights is
+            marked in red on its row and in the figure's title.
+        row_labels: a label per row of maps (e.g. "SmoothGrad"); default: the models' names.
     """
     pixels = deprocess(images) if isinstance(images, torch.Tensor) and images.is_floating_point() else np.asarray(images)
     rows = [maps] if isinstance(maps, torch.Tensor) else list(maps)
@@ -41,6 +43,8 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
         raise InputError(f"{len(titles)} titles for {n} images")
     if mods and len(mods) != len(rows):
         raise InputError(f"{len(mods)} models for {len(rows)} rows of maps")
+    if row_labels is not None and len(row_labels) != len(rows):
+        raise InputError(f"{len(row_labels)} row labels for {len(rows)} rows of maps")
     fig, axes = plt.subplots(1 + len(rows), n, figsize=(scale * n, scale * (1 + len(rows))), squeeze=False)
     for j in range(n):
         axes[0, j].imshow(pixels[j])
@@ -51,10 +55,15 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    for r, model in enumerate(mods):
-        info = model_info(model)
-        axes[r + 1, 0].set_ylabel(describe_model(model).replace(" (", "\n("), fontsize=8,
-                                  color=RANDOM_COLOR if info is not None and info.random else "black")
+    random = [bool(getattr(model_info(m), "random", False)) for m in mods] or [False] * len(rows)
+    names = [model_info(m).name if model_info(m) else type(m).__name__ for m in mods]
+    labels = list(row_labels) if row_labels is not None else names
+    for r, label in enumerate(labels):
+        text = f"{label}\nRANDOM WEIGHTS" if random[r] else label
+        axes[r + 1, 0].set_ylabel(text, fontsize=8, color=RANDOM_COLOR if random[r] else "black")
+    if any(random):
+        fig.suptitle(f"RANDOM WEIGHTS ({', '.join(n for n, r in zip(names, random) if r)}): "
+                     "these maps are meaningless", color=RANDOM_COLOR, fontsize=10, fontweight="bold")
     fig.tight_layout()
     return fig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +14,7 @@ from ._config import WEIGHTS_DIR_ENV, env_dir
 from ._errors import WeightsError, WeightsNotFoundError, first_line
 
 StateDict = dict[str, torch.Tensor]
+DOWNLOAD_TIMEOUT_S = 60  # per network read, not for the whole file
 
 
 def weights_url(arch: str) -> str:
@@ -46,6 +48,8 @@ def read_state_dict(path: Path) -> StateDict:
 
 def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
     """Download (or take from the hub cache) and hash-check torchvision's weight file at ``url``."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # torch.hub sets none: a silent network would hang forever
     try:
         return torch.hub.load_state_dict_from_url(url, progress=progress, check_hash=True,
                                                   map_location="cpu", weights_only=True)
@@ -57,6 +61,8 @@ def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
                            f"delete {hub_cache_path(url)} and try again") from None
     except OSError as err:  # URLError, socket errors, timeouts: offline
         raise ConnectionError(first_line(err)) from None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def find_state_dict(arch: str, *, progress: bool = True) -> tuple[StateDict, str]:

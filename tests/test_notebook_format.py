@@ -1,0 +1,117 @@
+"""Fast checks of the committed notebooks' JSON (no kernel): format, parameters cell, stripped outputs,
+no machine paths or private tpviz names, and nbgrader's graded cells."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+CHECKED_TAG = "nbval-check-output"
+FORBIDDEN = ("/work", "../shared", "tpviz._")
+NB01_QUESTIONS = ["q1", "q2", "q3", "q4"]
+
+
+def load(path: Path) -> dict:
+    with path.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return src if isinstance(src, str) else "".join(src)
+
+
+def tags(cell: dict) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def nbgrader(cell: dict) -> dict | None:
+    return cell.get("metadata", {}).get("nbgrader")
+
+
+def code_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def by_name(name: str) -> Path:
+    hits = [p for p in NOTEBOOKS if p.name.startswith(name)]
+    assert len(hits) == 1, f"expected one notebook named {name}*.ipynb in {NOTEBOOK_DIR}, found {hits}"
+    return hits[0]
+
+
+nb_params = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+
+
+def test_notebooks_exist():
+    assert NOTEBOOKS, f"no notebooks found in {NOTEBOOK_DIR}"
+    assert any(p.name.startswith("01_saliency_maps") for p in NOTEBOOKS)
+
+
+@nb_params
+def test_valid_nbformat4(path):
+    nb = load(path)
+    assert nb.get("nbformat") == 4, f"{path.name}: nbformat {nb.get('nbformat')!r}, expected 4"
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernelspec is not python3"
+    import nbformat  # installed with nbval
+
+    nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+
+
+@nb_params
+def test_first_code_cell_is_parameters(path):
+    cells = code_cells(load(path))
+    assert cells, f"{path.name} has no code cell"
+    first = cells[0]
+    assert "parameters" in tags(first), f"{path.name}: first code cell is not tagged 'parameters': {tags(first)}"
+    assert "fast_mode" in source(first), f"{path.name}: the parameters cell does not read tpviz.fast_mode()"
+
+
+@nb_params
+def test_outputs_stripped_except_checked_cells(path):
+    for i, cell in enumerate(code_cells(load(path))):
+        if CHECKED_TAG in tags(cell):
+            assert cell.get("outputs"), f"{path.name}: code cell {i} is tagged {CHECKED_TAG} but has no stored output"
+            continue
+        assert cell.get("outputs") == [], f"{path.name}: code cell {i} has stored outputs: strip them"
+        assert cell.get("execution_count") is None, f"{path.name}: code cell {i} has an execution count"
+
+
+@nb_params
+def test_no_machine_paths_or_private_names(path):
+    for i, cell in enumerate(load(path)["cells"]):
+        for n, line in enumerate(source(cell).splitlines(), start=1):
+            bad = [s for s in FORBIDDEN if s in line]
+            assert not bad, f"{path.name}: cell {i} line {n} contains {bad}: {line!r}"
+
+
+@nb_params
+def test_grade_ids_unique(path):
+    ids = [nbgrader(c)["grade_id"] for c in load(path)["cells"] if nbgrader(c) is not None]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert not duplicates, f"{path.name}: duplicate nbgrader grade_ids {duplicates}"
+
+
+def test_nb01_graded_answer_cells():
+    path = by_name("01_saliency_maps")
+    cells = load(path)["cells"]
+    answers = [(i, c) for i, c in enumerate(cells) if (nbgrader(c) or {}).get("solution")]
+    found = [nbgrader(c)["grade_id"] for _, c in answers]
+    assert found == NB01_QUESTIONS, f"{path.name}: graded answer cells {found}, expected {NB01_QUESTIONS}"
+    for i, cell in answers:
+        meta = nbgrader(cell)
+        qid = meta["grade_id"]
+        assert cell["cell_type"] == "markdown", f"{qid}: answer cell is {cell['cell_type']}, expected markdown"
+        assert meta["grade"] is True and meta["solution"] is True, f"{qid}: {meta}"
+        assert meta["schema_version"] == 3, f"{qid}: schema_version {meta.get('schema_version')}"
+        assert isinstance(meta.get("points"), (int, float)) and meta["points"] > 0, f"{qid}: points {meta.get('points')}"
+        assert meta.get("locked") is False, f"{qid}: the answer cell must be editable"
+        assert i > 0, f"{qid}: answer cell has no prompt before it"
+        prompt = nbgrader(cells[i - 1])
+        assert prompt is not None, f"{qid}: the cell before the answer is not an nbgrader prompt"
+        assert prompt.get("locked") is True, f"{qid}: prompt cell is not locked: {prompt}"
+        assert prompt.get("grade") is False and prompt.get("solution") is False, f"{qid}: prompt cell {prompt}"
+        assert source(cells[i - 1]).strip(), f"{qid}: prompt cell is empty"
