@@ -76,9 +76,9 @@ def read_image(path: str | os.PathLike, *, size: int = 224, resize: int | None =
     try:
         with Image.open(path) as img:
             img.draft("RGB", (resize or size, resize or size))  # JPEG: decode at reduced size, fast
-            img = ImageOps.exif_transpose(img)
-            img.load()
-            rgb = _to_rgb(img)
+            oriented = ImageOps.exif_transpose(img)
+            oriented.load()
+            rgb = _to_rgb(oriented)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"cannot read {str(path)!r} as an image ({err}); use a JPEG or PNG file") from None
     short = resize or size

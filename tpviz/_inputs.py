@@ -39,10 +39,10 @@ def check_images(x: object, *, name: str = "x") -> torch.Tensor:
 
 def model_device(model: nn.Module) -> torch.device | None:
     """The device of the model's first parameter or buffer (None for a model with neither)."""
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
     return None
 
 

@@ -72,7 +72,7 @@ def load_model(name: str = "squeezenet1_1", *, weights: str = "imagenet", device
     if info.random:
         _shout(info)
     model.eval().requires_grad_(False)
-    model.tpviz_info = info
+    setattr(model, "tpviz_info", info)  # noqa: B010  (read back by model_info)
     return model.to(dev)
 
 

@@ -55,8 +55,9 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    random = [bool(getattr(model_info(m), "random", False)) for m in mods] or [False] * len(rows)
-    names = [model_info(m).name if model_info(m) else type(m).__name__ for m in mods]
+    infos = [model_info(m) for m in mods]
+    random = [info is not None and info.random for info in infos] or [False] * len(rows)
+    names = [info.name if info is not None else type(m).__name__ for info, m in zip(infos, mods)]
     labels = list(row_labels) if row_labels is not None else names
     for r, label in enumerate(labels):
         text = f"{label}\nRANDOM WEIGHTS" if random[r] else label
