@@ -39,6 +39,12 @@ def test_bad_labels(linear, images8, y, match):
         tpviz.saliency_maps(linear, images8, y)
 
 
+def test_labels_from_numpy_and_int32_tensors(linear, images8):
+    ref = tpviz.saliency_maps(linear, images8, torch.tensor([1, 2, 3, 4]))
+    torch.testing.assert_close(tpviz.saliency_maps(linear, images8, np.array([1, 2, 3, 4])), ref)
+    torch.testing.assert_close(tpviz.saliency_maps(linear, images8, torch.tensor([1, 2, 3, 4], dtype=torch.int32)), ref)
+
+
 def test_wrong_spatial_size_for_the_model_is_explained():
     model = tpviz.load_model("squeezenet1_1", weights="random", device="cpu")
     with pytest.raises(tpviz.InputError, match=r"cannot take input of shape \(1, 3, 8, 8\).*224"):

@@ -39,6 +39,13 @@ def test_single_image_shapes_and_input_not_modified():
     assert np.array_equal(tpviz.deprocess(x[0]), pixels)
 
 
+def test_deprocess_leaves_its_input_alone():
+    x = torch.randn(2, 3, 4, 4)
+    copy = x.clone()
+    tpviz.deprocess(x)
+    assert torch.equal(x, copy)
+
+
 def test_deprocess_clips_out_of_range_values():
     x = torch.full((1, 3, 2, 2), 100.0)
     assert (tpviz.deprocess(x) == 255).all()

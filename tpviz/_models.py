@@ -11,7 +11,7 @@ import torchvision
 from torch import nn
 
 from ._config import ALLOW_RANDOM_ENV, random_weights_allowed
-from ._errors import InputError, WeightsError, WeightsNotFoundError
+from ._errors import InputError, WeightsError, WeightsNotFoundError, first_line
 from ._weights import find_state_dict
 
 RANDOM_SEED = 0
@@ -65,7 +65,7 @@ def load_model(name: str = "squeezenet1_1", *, weights: str = "imagenet", device
         except WeightsNotFoundError as err:  # a corrupt or mismatched file is never papered over
             if not random_weights_allowed():
                 raise
-            info = ModelInfo(name, "random", f"{ALLOW_RANDOM_ENV}=1 and no ImageNet weights: {err}")
+            info = ModelInfo(name, "random", f"{ALLOW_RANDOM_ENV}=1 and {first_line(err)}")
         else:
             _load_into(model, state, name, source)
             info = ModelInfo(name, "imagenet", source)
