@@ -16,9 +16,10 @@ def test_images_0_to_4_are_classified_correctly(squeezenet, val5):
 
 
 def _central_share(maps: torch.Tensor) -> torch.Tensor:
-    """Fraction of each map's mass in the central half of the image (the middle 50 % of each axis)."""
+    """Fraction of each map's mass in the central square holding half of the image's area."""
     h, w = maps.shape[1:]
-    centre = maps[:, h // 4: h - h // 4, w // 4: w - w // 4].sum(dim=(1, 2))
+    mh, mw = round(h * (1 - 2 ** -0.5) / 2), round(w * (1 - 2 ** -0.5) / 2)
+    centre = maps[:, mh: h - mh, mw: w - mw].sum(dim=(1, 2))
     return centre / maps.sum(dim=(1, 2))
 
 
@@ -26,8 +27,8 @@ def test_saliency_concentrates_on_the_object(squeezenet, val5):
     maps = tpviz.saliency_maps(squeezenet, tpviz.preprocess(val5.images), val5.labels)
     assert maps.shape == (5, 224, 224) and (maps >= 0).all()
     share = _central_share(maps)
-    # The central half is 25 % of the pixels; a uniform map would put 25 % of its mass there.
-    assert int((share > 0.25).sum()) >= 4, share.tolist()
+    # A uniform map puts 50 % of its mass in the central half; measured here: 0.73-0.84 for images 0-4.
+    assert (share > 0.6).all(), share.tolist()
 
 
 def test_deleting_salient_pixels_hurts_the_score_more_than_random_pixels(squeezenet, val5):
