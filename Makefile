@@ -9,14 +9,16 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tpviz-installed
 # pip's own chatter about missing local index folders is noise; real errors still fail the step.
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+# Install the project with extra $(1); the log is shown only when pip fails.
+pip_install = $(PIP) install -e '.[$(1)]' > $(VENV)/pip-$(1).log 2>&1 || \
+	{ grep -v '^WARNING: Location' $(VENV)/pip-$(1).log; exit 1; }
 
 .PHONY: test lab bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing tpviz and its dependencies into $(VENV) (a few minutes the first time)..."
-	$(PIP) install -e '.[test]' > $(VENV)/pip-install.log 2>&1 || \
-	  { grep -v '^WARNING: Location' $(VENV)/pip-install.log; exit 1; }
+	$(call pip_install,test)
 	touch $@
 
 test: $(STAMP)
@@ -29,7 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_saliency.py
 
 lint: $(STAMP)
-	$(PIP) install -e '.[dev]' > $(VENV)/pip-dev.log 2>&1 || { grep -v '^WARNING: Location' $(VENV)/pip-dev.log; exit 1; }
+	$(call pip_install,dev)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy tpviz --ignore-missing-imports
 

@@ -11,19 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tpviz._weights import hub_cache_path, local_weights_path, weights_url
+from tpviz._weights import weights_on_disk
 
 ARCH = "squeezenet1_1"
 NOTEBOOKS = Path(__file__).resolve().parent
 SKIP_REASON = ("notebook needs real SqueezeNet 1.1 weights: set TPVIZ_WEIGHTS_DIR to a folder with "
                f"{ARCH}_imagenet.pth (or have torchvision's file in the hub cache)")
-
-
-def squeezenet_weights_available() -> bool:
-    local = local_weights_path(ARCH)
-    if local is not None and local.is_file():
-        return True
-    return hub_cache_path(weights_url(ARCH)).is_file()
 
 
 def _notebook_path(item: pytest.Item) -> Path | None:
@@ -38,7 +31,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     notebook_items = [item for item in items if _notebook_path(item) is not None]
     if not notebook_items:
         return
-    skip = None if squeezenet_weights_available() else pytest.mark.skip(reason=SKIP_REASON)
+    skip = None if weights_on_disk(ARCH) is not None else pytest.mark.skip(reason=SKIP_REASON)
     for item in notebook_items:
         item.add_marker(pytest.mark.slow)
         if skip is not None:

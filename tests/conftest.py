@@ -13,6 +13,7 @@ from torch import nn
 matplotlib.use("Agg")
 
 import tpviz  # noqa: E402
+from tpviz._weights import weights_on_disk  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -67,19 +68,14 @@ def images8() -> torch.Tensor:
     return torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(3))
 
 
-def _real_weights_file() -> Path | None:
-    folder = os.environ.get("TPVIZ_WEIGHTS_DIR")
-    path = Path(folder) / "squeezenet1_1_imagenet.pth" if folder else None
-    return path if path is not None and path.is_file() else None
-
-
 REAL_WEIGHTS_REASON = ("needs real SqueezeNet 1.1 weights: set TPVIZ_WEIGHTS_DIR to a folder holding "
-                       "squeezenet1_1_imagenet.pth (CI uses ../shared/weights)")
+                       "squeezenet1_1_imagenet.pth (CI uses ../shared/weights), or have torchvision's file "
+                       "in torch's hub cache")
 
 
 @pytest.fixture(scope="session")
 def squeezenet() -> nn.Module:
-    if _real_weights_file() is None:
+    if weights_on_disk("squeezenet1_1") is None:
         pytest.skip(REAL_WEIGHTS_REASON)
     return tpviz.load_model("squeezenet1_1", device="cpu")
 

@@ -25,7 +25,8 @@ def forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def input_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradient of sum_i score_{labels[i]}(x_i) w.r.t. ``x`` (N, 3, H, W), and the logits (N, K), detached.
+    """Gradient of sum_i score_{labels[i]}(x_i) w.r.t. ``x`` (N, 3, H, W), and the logits (N, K), detached
+    (returned so that a caller who needs the prediction too, as an attack does, needs no second forward).
 
     Each image's gradient is that of its own score (the model must treat samples independently,
     as any classifier in eval mode does). Call inside ``frozen_eval`` so no weight gradient is computed.

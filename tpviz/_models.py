@@ -56,19 +56,20 @@ def load_model(name: str = "squeezenet1_1", *, weights: str = "imagenet", device
     if weights not in ("imagenet", "random"):
         raise InputError(f"weights must be 'imagenet' or 'random', got {weights!r}")
     dev = resolve_device(device)
-    model = _build(name)
+    state = None
     if weights == "random":
         info = ModelInfo(name, "random", "asked for weights='random'")
     else:
-        try:
+        try:  # find the weights first: an offline error should not wait for a random initialisation
             state, source = find_state_dict(name, progress=progress)
+            info = ModelInfo(name, "imagenet", source)
         except WeightsNotFoundError as err:  # a corrupt or mismatched file is never papered over
             if not random_weights_allowed():
                 raise
             info = ModelInfo(name, "random", f"{ALLOW_RANDOM_ENV}=1 and {first_line(err)}")
-        else:
-            _load_into(model, state, name, source)
-            info = ModelInfo(name, "imagenet", source)
+    model = _build(name)
+    if state is not None:
+        _load_into(model, state, name, info.source)
     if info.random:
         _shout(info)
     model.eval().requires_grad_(False)

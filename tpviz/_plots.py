@@ -56,15 +56,16 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
         ax.set_xticks([])
         ax.set_yticks([])
     infos = [model_info(m) for m in mods]
-    random = [info is not None and info.random for info in infos] or [False] * len(rows)
-    names = [info.name if info is not None else type(m).__name__ for info, m in zip(infos, mods)]
-    labels = list(row_labels) if row_labels is not None else names
+    is_random = [info is not None and info.random for info in infos] or [False] * len(rows)
+    model_names = [info.name if info is not None else type(m).__name__ for info, m in zip(infos, mods)]
+    labels = list(row_labels) if row_labels is not None else model_names
     for r, label in enumerate(labels):
-        text = f"{label}\nRANDOM WEIGHTS" if random[r] else label
-        axes[r + 1, 0].set_ylabel(text, fontsize=8, color=RANDOM_COLOR if random[r] else "black")
-    if any(random):
-        fig.suptitle(f"RANDOM WEIGHTS ({', '.join(n for n, r in zip(names, random) if r)}): "
-                     "these maps are meaningless", color=RANDOM_COLOR, fontsize=10, fontweight="bold")
+        text = f"{label}\nRANDOM WEIGHTS" if is_random[r] else label
+        axes[r + 1, 0].set_ylabel(text, fontsize=8, color=RANDOM_COLOR if is_random[r] else "black")
+    if any(is_random):
+        which = ", ".join(name for name, rnd in zip(model_names, is_random) if rnd)
+        fig.suptitle(f"RANDOM WEIGHTS ({which}): these maps are meaningless",
+                     color=RANDOM_COLOR, fontsize=10, fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -73,15 +74,14 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, params: Mapping[str, ob
                 dpi: int = 110) -> Path:
     """Save ``fig`` as an image with ``params`` written along its bottom edge (and in the PNG's metadata).
 
-    Refuses to replace an existing file unless ``overwrite=True``. Returns the path written.
+    Refuses to replace an existing file unless ``overwrite=True``. Returns the path written. (A figure
+    from ``plot_saliency`` with a random-weights model already says so in red in its title.)
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise InputError(f"{str(path)!r} exists already; pass overwrite=True to replace it, or choose another name")
     text = "  ·  ".join(f"{k}={v}" for k, v in params.items())
-    random = "RANDOM WEIGHTS" in text
-    label = fig.text(0.5, 0.003, text, ha="center", va="bottom", fontsize=7, wrap=True,
-                     color=RANDOM_COLOR if random else "dimgray")
+    label = fig.text(0.5, 0.003, text, ha="center", va="bottom", fontsize=7, wrap=True, color="dimgray")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         metadata = {"Description": text} if path.suffix.lower() == ".png" else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import torch
 from torch import nn
 
@@ -33,6 +35,22 @@ def saliency_maps(model: nn.Module, x: torch.Tensor, y: Labels) -> torch.Tensor:
     return grad.abs().amax(dim=1)
 
 
+def _gradients_of_copies(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, copies: int, batch_size: int,
+                         make: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+                         ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """For ``copies`` variants of each image, in batches of ``batch_size`` across images: yield
+    (image index (B,), input gradient (B, 3, H, W)) of each image's own class score.
+
+    ``make(image_index, copy_index)`` builds the (B, 3, H, W) variants; call inside ``frozen_eval``.
+    """
+    total = x.shape[0] * copies
+    for start in range(0, total, batch_size):
+        flat = torch.arange(start, min(start + batch_size, total), device=x.device)
+        image, copy = flat // copies, flat % copies
+        grad, _ = input_gradient(model, make(image, copy), labels[image])
+        yield image, grad
+
+
 def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 25, noise: float = 0.15,
                seed: int = 0, batch_size: int = 25) -> torch.Tensor:
     """SmoothGrad maps (N, H, W): the saliency map averaged over ``samples`` noisy copies of each image.
@@ -49,20 +67,17 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 2
         raise InputError(f"noise must be >= 0 (a fraction of the image's value range, e.g. 0.15), got {noise!r}")
     gen = torch.Generator(device=x.device).manual_seed(seed)
     sigma = noise * (x.amax(dim=(1, 2, 3)) - x.amin(dim=(1, 2, 3)))  # (N,)
-    reps = x.repeat_interleave(samples, dim=0)  # (N*S, 3, H, W), image-major
-    reps_labels = labels.repeat_interleave(samples)
-    reps_sigma = sigma.repeat_interleave(samples).view(-1, 1, 1, 1)
-    total = torch.zeros(x.shape[0] * samples, *x.shape[2:], dtype=x.dtype, device=x.device)
+
+    def noisy(image: torch.Tensor, copy: torch.Tensor) -> torch.Tensor:
+        # one draw per copy, in order, so the noise does not depend on how the work is split
+        draws = torch.stack([torch.randn(x.shape[1:], generator=gen, device=x.device, dtype=x.dtype) for _ in image])
+        return x[image] + sigma[image].view(-1, 1, 1, 1) * draws
+
+    total = torch.zeros(x.shape[0], *x.shape[2:], dtype=x.dtype, device=x.device)
     with frozen_eval(model):
-        for start in range(0, reps.shape[0], batch_size):
-            part = reps[start:start + batch_size]
-            # one draw per noisy copy, so the noise does not depend on how the work is split
-            draws = torch.stack([torch.randn(part.shape[1:], generator=gen, device=x.device, dtype=x.dtype)
-                                 for _ in range(part.shape[0])])
-            noisy = part + reps_sigma[start:start + batch_size] * draws
-            grad, _ = input_gradient(model, noisy, reps_labels[start:start + batch_size])
-            total[start:start + batch_size] = grad.abs().amax(dim=1)
-    return total.view(x.shape[0], samples, *x.shape[2:]).mean(dim=1)
+        for image, grad in _gradients_of_copies(model, x, labels, samples, batch_size, noisy):
+            total.index_add_(0, image, grad.abs().amax(dim=1))
+    return total / samples
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseline: torch.Tensor | None = None,
@@ -80,15 +95,15 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseli
     check_positive(batch_size, "batch_size", integer=True)
     base = torch.zeros_like(x) if baseline is None else _check_baseline(baseline, x)
     alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps  # midpoint rule
-    mean_grad = torch.zeros_like(x)
+
+    def on_path(image: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        return base[image] + alphas[step].view(-1, 1, 1, 1) * (x[image] - base[image])
+
+    grad_sum = torch.zeros_like(x)
     with frozen_eval(model):
-        for i in range(x.shape[0]):
-            path = base[i] + alphas.view(-1, 1, 1, 1) * (x[i] - base[i])  # (steps, 3, H, W)
-            for start in range(0, steps, batch_size):
-                chunk = path[start:start + batch_size]
-                grad, _ = input_gradient(model, chunk, labels[i].repeat(chunk.shape[0]))
-                mean_grad[i] += grad.sum(dim=0) / steps
-    return (x - base) * mean_grad
+        for image, grad in _gradients_of_copies(model, x, labels, steps, batch_size, on_path):
+            grad_sum.index_add_(0, image, grad)
+    return (x - base) * grad_sum / steps
 
 
 def _check_baseline(baseline: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,7 @@ def read_state_dict(path: Path) -> StateDict:
 
 
 def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
-    """Download (or take from the hub cache) and hash-check torchvision's weight file at ``url``."""
+    """Download torchvision's weight file at ``url`` into torch's hub cache, hash-checked, and read it."""
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # torch.hub sets none: a silent network would hang forever
     try:
@@ -65,16 +65,27 @@ def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
         socket.setdefaulttimeout(previous)
 
 
+def weights_on_disk(arch: str) -> tuple[Path, str] | None:
+    """The file holding ``arch``'s ImageNet weights on this machine, and a label for it: the local
+    weights folder first, then torch's hub cache. None when neither has it (nothing is downloaded)."""
+    local = local_weights_path(arch)
+    if local is not None and local.is_file():
+        return local, f"{WEIGHTS_DIR_ENV} ({local})"
+    cached = hub_cache_path(weights_url(arch))
+    if cached.is_file():
+        return cached, f"torch hub cache ({cached})"
+    return None
+
+
 def find_state_dict(arch: str, *, progress: bool = True) -> tuple[StateDict, str]:
     """The ImageNet state_dict of ``arch`` and where it came from, trying in order: the local weights
     folder, torch's hub cache, torchvision's download. Offline with nothing found: one clear error."""
+    found = weights_on_disk(arch)
+    if found is not None:
+        return read_state_dict(found[0]), found[1]
     local = local_weights_path(arch)
-    if local is not None and local.is_file():
-        return read_state_dict(local), f"{WEIGHTS_DIR_ENV} ({local})"
     url = weights_url(arch)
     cached = hub_cache_path(url)
-    if cached.is_file():
-        return read_state_dict(cached), f"torch hub cache ({cached})"
     try:
         return download_state_dict(url, progress=progress), f"downloaded from {url}"
     except ConnectionError as err:
