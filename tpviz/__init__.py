@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._attacks import AttackResult, fgsm, fooling_image, pgd
 from ._classes import class_index, class_name, class_names, class_synonyms
 from ._config import fast_mode
 from ._data import ImageNetVal, load_imagenet_val
 from ._errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError
-from ._images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, read_image
+from ._images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, quantize, read_image
 from ._models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device
 from ._saliency import integrated_gradients, saliency_maps, smoothgrad
 from ._scope import frozen_eval
@@ -20,10 +21,10 @@ from ._scope import frozen_eval
 _LAZY = {"plot_saliency": "_plots", "save_figure": "_plots"}
 
 __all__ = [
-    "IMAGENET_MEAN", "IMAGENET_STD", "DataError", "ImageNetVal", "InputError", "ModelInfo", "TpvizError",
+    "IMAGENET_MEAN", "IMAGENET_STD", "AttackResult", "DataError", "ImageNetVal", "InputError", "ModelInfo", "TpvizError",
     "WeightsError", "WeightsNotFoundError", "class_index", "class_name", "class_names", "class_synonyms", "deprocess", "describe_model",
-    "fast_mode", "frozen_eval", "integrated_gradients", "load_image", "load_imagenet_val", "load_model",
-    "model_info", "model_names", "preprocess", "read_image", "resolve_device", "saliency_maps", "smoothgrad",
+    "fast_mode", "fgsm", "fooling_image", "frozen_eval", "integrated_gradients", "load_image", "load_imagenet_val", "load_model",
+    "model_info", "model_names", "pgd", "preprocess", "quantize", "read_image", "resolve_device", "saliency_maps", "smoothgrad",
     *_LAZY,
 ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -32,11 +34,24 @@ def input_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> t
     as any classifier in eval mode does). Call inside ``frozen_eval`` so no weight gradient is computed.
     ``x`` itself is not touched: the graph starts from a detached alias.
     """
+    return objective_gradient(model, x, labels, score)
+
+
+def score(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each image's unnormalised class score (N,): ``logits[i, labels[i]]``."""
+    return logits.gather(1, labels[:, None])[:, 0]
+
+
+def objective_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor,
+                       objective: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient of sum_i objective(logits, labels)[i] w.r.t. ``x`` (N, 3, H, W), and the logits (N, K), detached.
+
+    ``objective(logits (N, K), labels (N,)) -> (N,)`` is one value per image, e.g. ``score``.
+    """
     leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
     with torch.enable_grad():
         logits = forward(model, leaf)
         check_label_range(labels, logits.shape[1])
-        score = logits.gather(1, labels[:, None]).sum()
-        (grad,) = torch.autograd.grad(score, leaf)
+        (grad,) = torch.autograd.grad(objective(logits, labels).sum(), leaf)
     return grad, logits.detach()
-

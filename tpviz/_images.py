@@ -21,6 +21,24 @@ def _stats(device: torch.device | str | None = None) -> tuple[torch.Tensor, torc
     return mean, std
 
 
+def pixel_bounds(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model-input values (1, 3, 1, 1) of pixel 0 and pixel 255 in each channel, on ``like``'s device."""
+    mean, std = _stats(like.device)
+    return ((0 - mean) / std).to(like.dtype), ((1 - mean) / std).to(like.dtype)
+
+
+def pixel_scale(like: torch.Tensor) -> torch.Tensor:
+    """(1, 3, 1, 1): how many 0–255 pixel levels one unit of model input is, per channel (255 · std)."""
+    return (_stats(like.device)[1] * 255).to(like.dtype)
+
+
+def quantize(x: torch.Tensor) -> torch.Tensor:
+    """Model inputs (N, 3, H, W) -> the same images as saved to 8-bit pixels and read back (clipped, rounded)."""
+    mean, std = _stats(x.device)
+    pixels = (x.detach() * std + mean).clamp(0, 1).mul(255).round()
+    return ((pixels / 255 - mean) / std).to(x.dtype)
+
+
 def preprocess(images: np.ndarray | torch.Tensor, *, device: torch.device | str | None = None) -> torch.Tensor:
     """uint8 RGB pixels (N, H, W, 3) or (H, W, 3) -> model input (N, 3, H, W), float32, ImageNet-normalised.
 
