@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._attacks import AttackResult, fgsm, fooling_image, pgd
+from ._classviz import ClassVisualization, Sweep, class_visualization, start_image, sweep
 from ._classes import class_index, class_name, class_names, class_synonyms
 from ._config import fast_mode
 from ._data import ImageNetVal, load_imagenet_val
@@ -17,14 +18,15 @@ from ._images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preproc
 from ._models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device
 from ._saliency import integrated_gradients, saliency_maps, smoothgrad
 from ._scope import frozen_eval
+from ._transforms import clamp_pixels, gaussian_blur, jitter
 
 _LAZY = {"plot_saliency": "_plots", "save_figure": "_plots"}
 
 __all__ = [
-    "IMAGENET_MEAN", "IMAGENET_STD", "AttackResult", "DataError", "ImageNetVal", "InputError", "ModelInfo", "TpvizError",
-    "WeightsError", "WeightsNotFoundError", "class_index", "class_name", "class_names", "class_synonyms", "deprocess", "describe_model",
-    "fast_mode", "fgsm", "fooling_image", "frozen_eval", "integrated_gradients", "load_image", "load_imagenet_val", "load_model",
-    "model_info", "model_names", "pgd", "preprocess", "quantize", "read_image", "resolve_device", "saliency_maps", "smoothgrad",
+    "IMAGENET_MEAN", "IMAGENET_STD", "AttackResult", "ClassVisualization", "DataError", "ImageNetVal", "InputError", "ModelInfo", "Sweep", "TpvizError",
+    "WeightsError", "WeightsNotFoundError", "clamp_pixels", "class_index", "class_name", "class_names", "class_synonyms", "class_visualization", "deprocess", "describe_model",
+    "fast_mode", "fgsm", "fooling_image", "frozen_eval", "gaussian_blur", "integrated_gradients", "jitter", "load_image", "load_imagenet_val", "load_model",
+    "model_info", "model_names", "pgd", "preprocess", "quantize", "read_image", "resolve_device", "saliency_maps", "smoothgrad", "start_image", "sweep",
     *_LAZY,
 ]
 

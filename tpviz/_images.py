@@ -86,8 +86,6 @@ def read_image(path: str | os.PathLike, *, size: int = 224, resize: int | None =
     images to RGB, scales the shorter side to ``resize`` (default 256, as for ImageNet evaluation; None:
     to ``size``) and crops the centre ``size`` x ``size``. The file is only read.
     """
-    if size <= 0 or (resize is not None and resize < size):
-        raise InputError(f"need 0 < size <= resize, got size={size}, resize={resize}")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no image file at {str(path)!r} (cwd: {os.getcwd()}): check the path")
@@ -99,6 +97,15 @@ def read_image(path: str | os.PathLike, *, size: int = 224, resize: int | None =
             rgb = _to_rgb(oriented)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"cannot read {str(path)!r} as an image ({err}); use a JPEG or PNG file") from None
+    return fit_image(rgb, size=size, resize=resize)
+
+
+def fit_image(img: Image.Image, *, size: int = 224, resize: int | None = 256) -> np.ndarray:
+    """A PIL image of any mode and size -> uint8 RGB pixels (size, size, 3): converted to RGB (transparency
+    onto white), the shorter side scaled to ``resize`` (None: to ``size``), the centre cropped."""
+    if size <= 0 or (resize is not None and resize < size):
+        raise InputError(f"need 0 < size <= resize, got size={size}, resize={resize}")
+    rgb = _to_rgb(img)
     short = resize or size
     w, h = rgb.size
     scale = short / min(w, h)
