@@ -29,6 +29,7 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_saliency.py
+	$(PY) benchmarks/bench_attacks.py
 
 lint: $(STAMP)
 	$(call pip_install,dev)

@@ -11,24 +11,11 @@ TPVIZ_WEIGHTS_DIR has them (speed does not depend on the weights) and random one
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from _timing import bare, benchmark_model, timed
 
 import tpviz
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def bare(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The floor: one forward and one input-gradient backward, nothing else."""
-    leaf = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(model(leaf).gather(1, y[:, None]).sum(), leaf)
-    return grad
 
 
 def cs231n_style(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -49,11 +36,7 @@ def main() -> None:
     ap.add_argument("--model", default="squeezenet1_1")
     args = ap.parse_args()
 
-    try:
-        model = tpviz.load_model(args.model, device=args.device)
-    except tpviz.WeightsError:
-        model = tpviz.load_model(args.model, weights="random", device=args.device)
-    device = next(model.parameters()).device
+    model, device = benchmark_model(args.model, args.device)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(args.batch, 3, 224, 224, generator=gen).to(device)
     y = torch.randint(0, 1000, (args.batch,), generator=gen).to(device)
@@ -61,20 +44,9 @@ def main() -> None:
     methods = {"bare forward+input-grad": lambda: bare(model, x, y),
                "tpviz.saliency_maps": lambda: tpviz.saliency_maps(model, x, y),
                "cs231n .backward() unfrozen": lambda: cs231n_style(model, x, y)}
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for fn in methods.values():  # warm-up
-        fn()
-    for _ in range(args.repeats):
-        for name, fn in methods.items():
-            _sync(device)
-            t0 = time.perf_counter()
-            fn()
-            _sync(device)
-            times[name].append(time.perf_counter() - t0)
-
+    med = timed(methods, args.repeats, device)
     print(f"{args.model} on {device} ({torch.get_num_threads()} threads), batch {args.batch}, "
           f"median of {args.repeats}, torch {torch.__version__}")
-    med = {name: statistics.median(ts) for name, ts in times.items()}
     for name, m in med.items():
         print(f"  {name:30s} {m * 1000:8.1f} ms   x{m / med['bare forward+input-grad']:.3f}")
     ratio = med["tpviz.saliency_maps"] / med["bare forward+input-grad"]

@@ -80,12 +80,21 @@ def squeezenet() -> nn.Module:
     return tpviz.load_model("squeezenet1_1", device="cpu")
 
 
-@pytest.fixture(scope="session")
-def val5() -> tpviz.ImageNetVal:
+def _val(count: int) -> tpviz.ImageNetVal:
     try:
-        return tpviz.load_imagenet_val(count=5)
+        return tpviz.load_imagenet_val(count=count)
     except tpviz.DataError as err:
         pytest.skip(f"needs imagenet_val_25.npz (set TPVIZ_DATA_DIR): {err}")
+
+
+@pytest.fixture(scope="session")
+def val5() -> tpviz.ImageNetVal:
+    return _val(5)
+
+
+@pytest.fixture(scope="session")
+def val25() -> tpviz.ImageNetVal:
+    return _val(25)
 
 
 @pytest.fixture

@@ -21,12 +21,30 @@ CALLS = {
     "frozen_eval": lambda m, x: _use_scope(m, x),
     "describe_model": lambda m, x: tpviz.describe_model(m),
     "model_info": lambda m, x: tpviz.model_info(m),
+    "fooling_image": lambda m, x: tpviz.fooling_image(m, x, [1, 2], max_iter=3, until_saved=True),
+    "fgsm": lambda m, x: tpviz.fgsm(m, x, eps=2 / 255),
+    "pgd": lambda m, x: tpviz.pgd(m, x, [1, 2], eps=2 / 255, steps=2),
+    "class_visualization": lambda m, x: tpviz.class_visualization(m, [1, 2], init=x, iterations=3, size=10,
+                                                                  max_jitter=2, blur_every=2, snapshots=[1]),
+    "sweep": lambda m, x: tpviz.sweep(m, 1, init=x[:1], lr=[1.0, 2.0], iterations=[1, 2], size=10, max_jitter=2),
+    "plot_sweep": lambda m, x: _plot_sweep(m, x),
+    "compare_attacks": lambda m, x: tpviz.compare_attacks(m, x, [1, 2], eps=(2 / 255,), max_iter=3, steps=2),
 }
 
 
 def _use_scope(m: nn.Module, x: torch.Tensor) -> None:
     with tpviz.frozen_eval(m):
         m(x)
+
+
+def _plot_sweep(m: nn.Module, x: torch.Tensor) -> None:
+    """plot_sweep only names the model: a one-image sweep made by hand (1, 1, 1, 3, H, W) from x."""
+    import matplotlib.pyplot as plt
+
+    zero = torch.zeros(1, 1, 1)
+    grid = tpviz.Sweep(lr=[1.0], l2_reg=[0.0], iterations=[1], images=x[:1].unsqueeze(1).unsqueeze(1), score=zero,
+                       target_probability=zero, predicted=zero.long(), probability=zero, target=1)
+    plt.close(tpviz.plot_sweep(grid, model=m))
 
 
 def test_every_model_function_is_covered():
@@ -85,7 +103,8 @@ class Exploding(TinyConv):
         raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize("name", ["saliency_maps", "smoothgrad", "integrated_gradients", "frozen_eval"])
+@pytest.mark.parametrize("name", ["saliency_maps", "smoothgrad", "integrated_gradients", "frozen_eval", "fooling_image",
+                                  "fgsm", "pgd", "class_visualization", "sweep", "compare_attacks"])
 def test_leaves_model_untouched_when_the_model_raises(name):
     model = Exploding().train()
     x = torch.randn(2, 3, 10, 10)

@@ -13,6 +13,8 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CHECKED_TAG = "nbval-check-output"
 FORBIDDEN = ("/work", "../shared", "tpviz._")
 NB01_QUESTIONS = ["q1", "q2", "q3", "q4"]
+NB02_QUESTIONS = ["q5", "q6", "q7"]
+NB03_QUESTIONS = ["q8", "q9", "q10", "q11"]
 
 
 def load(path: Path) -> dict:
@@ -96,11 +98,25 @@ def test_grade_ids_unique(path):
 
 
 def test_nb01_graded_answer_cells():
-    path = by_name("01_saliency_maps")
+    check_graded_answer_cells("01_saliency_maps", NB01_QUESTIONS)
+
+
+def test_nb02_graded_answer_cells():
+    check_graded_answer_cells("02_adversarial_examples", NB02_QUESTIONS)
+
+
+def test_nb03_graded_answer_cells():
+    check_graded_answer_cells("03_class_visualization", NB03_QUESTIONS)
+
+
+def check_graded_answer_cells(name: str, questions: list[str]) -> None:
+    """The notebook's graded answer cells are exactly ``questions``, in order: editable markdown, each right
+    after its locked prompt."""
+    path = by_name(name)
     cells = load(path)["cells"]
     answers = [(i, c) for i, c in enumerate(cells) if (nbgrader(c) or {}).get("solution")]
     found = [nbgrader(c)["grade_id"] for _, c in answers]
-    assert found == NB01_QUESTIONS, f"{path.name}: graded answer cells {found}, expected {NB01_QUESTIONS}"
+    assert found == questions, f"{path.name}: graded answer cells {found}, expected {questions}"
     for i, cell in answers:
         meta = nbgrader(cell)
         qid = meta["grade_id"]

@@ -187,7 +187,11 @@ def _run(model: nn.Module, x: torch.Tensor, start: torch.Tensor, target: torch.T
     last_logits: torch.Tensor | None = None
     active = torch.arange(n, device=x.device)
     for it in range(max_iter + 1):
-        grad, logits = objective_gradient(model, cur[active], goal[active], objective)
+        if it < max_iter:
+            grad, logits = objective_gradient(model, cur[active], goal[active], objective)
+        else:  # the last check needs the prediction only
+            with torch.no_grad():
+                logits = forward(model, cur[active])
         if last_logits is None:
             last_logits = torch.empty(n, logits.shape[1], dtype=logits.dtype, device=x.device)
         last_logits[active] = logits

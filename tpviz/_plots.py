@@ -55,19 +55,32 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    infos = [model_info(m) for m in mods]
-    is_random = [info is not None and info.random for info in infos] or [False] * len(rows)
-    model_names = [info.name if info is not None else type(m).__name__ for info, m in zip(infos, mods)]
-    labels = list(row_labels) if row_labels is not None else model_names
+    named = [model_label(m) for m in mods]
+    is_random = [rnd for _, rnd in named] or [False] * len(rows)
+    labels = list(row_labels) if row_labels is not None else [name for name, _ in named]
     for r, label in enumerate(labels):
         text = f"{label}\nRANDOM WEIGHTS" if is_random[r] else label
         axes[r + 1, 0].set_ylabel(text, fontsize=8, color=RANDOM_COLOR if is_random[r] else "black")
-    if any(is_random):
-        which = ", ".join(name for name, rnd in zip(model_names, is_random) if rnd)
-        fig.suptitle(f"RANDOM WEIGHTS ({which}): these maps are meaningless",
-                     color=RANDOM_COLOR, fontsize=10, fontweight="bold")
+    warning = random_warning(named, "maps")
+    if warning is not None:
+        fig.suptitle(warning, color=RANDOM_COLOR, fontsize=10, fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def model_label(model: nn.Module) -> tuple[str, bool]:
+    """A model's name (``load_model``'s, else its class name) and whether it has random weights."""
+    info = model_info(model)
+    return (type(model).__name__, False) if info is None else (info.name, info.random)
+
+
+def random_warning(named: Sequence[tuple[str, bool]], what: str) -> str | None:
+    """The red title for figures with random-weights models, from ``model_label`` pairs; None when there are none.
+
+    E.g. "RANDOM WEIGHTS (vgg16): these maps are meaningless" for ``what="maps"``.
+    """
+    names = list(dict.fromkeys(name for name, rnd in named if rnd))
+    return f"RANDOM WEIGHTS ({', '.join(names)}): these {what} are meaningless" if names else None
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, *, params: Mapping[str, object], overwrite: bool = False,
