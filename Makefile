@@ -30,6 +30,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_saliency.py
 	$(PY) benchmarks/bench_attacks.py
+	$(PY) benchmarks/bench_classviz.py
 
 lint: $(STAMP)
 	$(call pip_install,dev)

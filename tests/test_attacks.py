@@ -178,3 +178,56 @@ def test_pgd_is_deterministic_for_a_seed(tiny: TinyConv):
     c = tpviz.pgd(tiny, x, [1, 2], eps=8 / 255, steps=3, seed=4)
     assert torch.equal(a.images, b.images)
     assert not torch.equal(a.images, c.images)
+
+
+ATTACKS = {
+    "fooling_image": lambda m, x, t, **kw: tpviz.fooling_image(m, x, t, max_iter=2, **kw),
+    "fgsm": lambda m, x, t, **kw: tpviz.fgsm(m, x, t, **{"eps": 2 / 255, **kw}),
+    "pgd": lambda m, x, t, **kw: tpviz.pgd(m, x, t, **{"eps": 2 / 255, "steps": 2, **kw}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+@pytest.mark.parametrize("target, match", [
+    (10, r"outside 0–9"),
+    ([1, 2, 3], "3 labels for 4 images"),
+    ("bulbull", "Did you mean.*bulbul"),
+    (-2, "negative"),
+])
+def test_bad_targets(linear: Linear, images8: torch.Tensor, name, target, match):
+    with pytest.raises(tpviz.InputError, match=match):
+        ATTACKS[name](linear, images8, target)
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_nan_image(linear: Linear, name):
+    with pytest.raises(tpviz.InputError, match="NaN"):
+        ATTACKS[name](linear, torch.full((1, 3, 8, 8), float("nan")), 1)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"eps": 0}, "eps must be in pixel units.*2/255"),
+    ({"eps": -0.1}, "eps must be in pixel units"),
+    ({"eps": 1.0}, "eps must be in pixel units"),
+    ({"eps": 8}, "eps must be in pixel units.*got 8"),
+    ({"alpha": 0.0}, "alpha must be in pixel units"),
+    ({"steps": 0}, "steps must be a positive int"),
+    ({"steps": 2.5}, "steps must be a positive int"),
+])
+def test_bad_pgd_knobs(linear: Linear, images8: torch.Tensor, kw, match):
+    with pytest.raises(tpviz.InputError, match=match):
+        tpviz.pgd(linear, images8, 1, **{"eps": 2 / 255, **kw})
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"lr": 0}, "lr must be a positive number"),
+    ({"max_iter": 0}, "max_iter must be a positive int"),
+])
+def test_bad_naive_knobs(linear: Linear, images8: torch.Tensor, kw, match):
+    with pytest.raises(tpviz.InputError, match=match):
+        tpviz.fooling_image(linear, images8, 1, **kw)
+
+
+def test_target_and_label_together_is_an_error(linear: Linear, images8: torch.Tensor):
+    with pytest.raises(tpviz.InputError, match="either target=.*or label="):
+        tpviz.pgd(linear, images8, 1, eps=2 / 255, label=2)

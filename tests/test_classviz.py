@@ -158,3 +158,28 @@ def test_bad_classes(tiny: TinyConv, target, match):
 def test_bad_sweeps(tiny: TinyConv, kw, match):
     with pytest.raises(tpviz.InputError, match=match):
         tpviz.sweep(tiny, 1, size=12, max_jitter=3, **{"iterations": 2, **kw})
+
+
+def test_axis_sweeps_equal_each_setting_alone(tiny: TinyConv):
+    kw = {"size": 12, "max_jitter": 3, "blur_every": 2, "seed": 4}
+    lines = tpviz.axis_sweeps(tiny, 5, lr=[1.0, 2.0, 4.0], l2_reg=[0.0, 0.01], iterations=[2, 6, 9],
+                              base_lr=2.0, base_l2_reg=0.01, base_iterations=4, **kw)
+    assert lines["lr"].images.shape == (3, 1, 1, 3, 12, 12)
+    assert lines["l2_reg"].images.shape == (1, 2, 1, 3, 12, 12)
+    assert lines["iterations"].images.shape == (1, 1, 3, 3, 12, 12)
+    expected = {"lr": [(v, 0.01, 4) for v in [1.0, 2.0, 4.0]], "l2_reg": [(2.0, v, 4) for v in [0.0, 0.01]],
+                "iterations": [(2.0, 0.01, k) for k in [2, 6, 9]]}
+    for name, settings in expected.items():
+        grid = lines[name]
+        for flat, (lr, l2, its) in enumerate(settings):
+            alone = tpviz.class_visualization(tiny, 5, lr=lr, l2_reg=l2, iterations=its, **kw)
+            got = grid.image(lr=lr, l2_reg=l2, iterations=its)
+            torch.testing.assert_close(got, alone.images, rtol=0, atol=1e-5)
+            torch.testing.assert_close(grid.score.flatten()[flat], alone.score[0], rtol=1e-5, atol=1e-5)
+
+
+def test_axis_sweeps_bad_values(tiny: TinyConv):
+    with pytest.raises(tpviz.InputError, match="l2_reg has no values"):
+        tpviz.axis_sweeps(tiny, 1, l2_reg=[], size=12, max_jitter=3)
+    with pytest.raises(tpviz.InputError, match="iterations must be a positive int"):
+        tpviz.axis_sweeps(tiny, 1, base_iterations=0, size=12, max_jitter=3)

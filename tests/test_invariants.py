@@ -26,6 +26,9 @@ CALLS = {
     "pgd": lambda m, x: tpviz.pgd(m, x, [1, 2], eps=2 / 255, steps=2),
     "class_visualization": lambda m, x: tpviz.class_visualization(m, [1, 2], init=x, iterations=3, size=10,
                                                                   max_jitter=2, blur_every=2, snapshots=[1]),
+    "axis_sweeps": lambda m, x: tpviz.axis_sweeps(m, 1, init=x[:1], lr=[1.0, 2.0], l2_reg=[0.0], iterations=[1, 3],
+                                                  base_lr=1.0, base_l2_reg=0.0, base_iterations=2, size=10,
+                                                  max_jitter=2),
     "sweep": lambda m, x: tpviz.sweep(m, 1, init=x[:1], lr=[1.0, 2.0], iterations=[1, 2], size=10, max_jitter=2),
     "plot_sweep": lambda m, x: _plot_sweep(m, x),
     "compare_attacks": lambda m, x: tpviz.compare_attacks(m, x, [1, 2], eps=(2 / 255,), max_iter=3, steps=2),
@@ -104,7 +107,7 @@ class Exploding(TinyConv):
 
 
 @pytest.mark.parametrize("name", ["saliency_maps", "smoothgrad", "integrated_gradients", "frozen_eval", "fooling_image",
-                                  "fgsm", "pgd", "class_visualization", "sweep", "compare_attacks"])
+                                  "fgsm", "pgd", "class_visualization", "sweep", "axis_sweeps", "compare_attacks"])
 def test_leaves_model_untouched_when_the_model_raises(name):
     model = Exploding().train()
     x = torch.randn(2, 3, 10, 10)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ._attacks import AttackResult, fgsm, fooling_image, pgd
 from ._classes import class_index, class_name, class_names, class_synonyms
-from ._classviz import ClassVisualization, Sweep, class_visualization, start_image, sweep
+from ._classviz import ClassVisualization, class_visualization, start_image
 from ._compare import compare_attacks, format_table, random_targets
 from ._config import fast_mode
 from ._data import ImageNetVal, load_imagenet_val
@@ -19,6 +19,7 @@ from ._images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preproc
 from ._models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device
 from ._saliency import integrated_gradients, saliency_maps, smoothgrad
 from ._scope import frozen_eval
+from ._sweeps import Sweep, axis_sweeps, sweep
 from ._transforms import clamp_pixels, gaussian_blur, jitter
 
 _LAZY = {"plot_saliency": "_plots", "save_figure": "_plots", "plot_attack": "_attack_plots",
@@ -27,7 +28,7 @@ _LAZY = {"plot_saliency": "_plots", "save_figure": "_plots", "plot_attack": "_at
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "AttackResult", "ClassVisualization", "DataError", "ImageNetVal", "InputError", "ModelInfo", "Sweep", "TpvizError",
     "WeightsError", "WeightsNotFoundError", "clamp_pixels", "class_index", "class_name", "class_names", "class_synonyms", "class_visualization", "deprocess", "describe_model",
-    "compare_attacks", "fast_mode", "fgsm", "format_table", "fooling_image", "frozen_eval", "gaussian_blur", "integrated_gradients", "jitter", "load_image", "load_imagenet_val", "load_model",
+    "axis_sweeps", "compare_attacks", "fast_mode", "fgsm", "format_table", "fooling_image", "frozen_eval", "gaussian_blur", "integrated_gradients", "jitter", "load_image", "load_imagenet_val", "load_model",
     "model_info", "model_names", "pgd", "preprocess", "quantize", "random_targets", "read_image", "resolve_device", "saliency_maps", "smoothgrad", "start_image", "sweep",
     *_LAZY,
 ]

@@ -1,11 +1,10 @@
-"""Section 3: class visualization: gradient ascent on the image to maximise a class score, and batched sweeps."""
+"""Section 3: class visualization: gradient ascent on the image to maximise a class score."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import product
 
 import numpy as np
 import torch
@@ -15,10 +14,10 @@ from torch import nn
 
 from ._errors import InputError
 from ._gradients import forward, input_gradient, score
-from ._images import fit_image, preprocess
+from ._images import fit_image, pixel_bounds, preprocess
 from ._inputs import Labels, as_labels, check_device, check_images, check_positive, model_device
 from ._scope import frozen_eval
-from ._transforms import clamp_pixels, gaussian_blur, jitter
+from ._transforms import gaussian_blur, jitter
 
 Init = torch.Tensor | np.ndarray | Image.Image | None
 Callback = Callable[[int, torch.Tensor], None]
@@ -46,46 +45,6 @@ class ClassVisualization:
     probability: torch.Tensor
     snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
     params: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """Class visualizations over a grid of learning rates x L2 weights, each seen after several iteration counts.
-
-    Attributes:
-        lr, l2_reg, iterations: the grid's values, in the order given.
-        images: (len(lr), len(l2_reg), len(iterations), 3, H, W) model inputs.
-        score, target_probability, predicted, probability: (len(lr), len(l2_reg), len(iterations)).
-        target: the class index.
-        params: the other knobs, for captions.
-    """
-
-    lr: list[float]
-    l2_reg: list[float]
-    iterations: list[int]
-    images: torch.Tensor
-    score: torch.Tensor
-    target_probability: torch.Tensor
-    predicted: torch.Tensor
-    probability: torch.Tensor
-    target: int
-    params: dict[str, object] = field(default_factory=dict)
-
-    def index(self, *, lr: float, l2_reg: float, iterations: int) -> tuple[int, int, int] | None:
-        """The grid position of a setting, or None when it is not in the grid (floats compared to 1e-9)."""
-        try:
-            return (_position(self.lr, lr), _position(self.l2_reg, l2_reg), self.iterations.index(int(iterations)))
-        except ValueError:
-            return None
-
-    def image(self, *, lr: float, l2_reg: float, iterations: int) -> torch.Tensor:
-        """The model input (1, 3, H, W) of one setting of the grid."""
-        at = self.index(lr=lr, l2_reg=l2_reg, iterations=iterations)
-        if at is None:
-            raise InputError(f"lr={lr}, l2_reg={l2_reg}, iterations={iterations} is not in this sweep's grid "
-                             f"(lr {self.lr}, l2_reg {self.l2_reg}, iterations {self.iterations}); "
-                             "compute it with tpviz.class_visualization")
-        return self.images[at].unsqueeze(0)
 
 
 def class_visualization(model: nn.Module, target: Labels, *, init: Init = None, lr: float = 5.0,
@@ -135,59 +94,6 @@ def class_visualization(model: nn.Module, target: Labels, *, init: Init = None, 
                                       "init": "noise" if init is None else "image"})
 
 
-def sweep(model: nn.Module, target: int | str, *, lr: float | Sequence[float] = 5.0,
-          l2_reg: float | Sequence[float] = 1e-3, iterations: int | Sequence[int] = 200, init: Init = None,
-          blur_every: int | None = 10, blur_sigma: float = 0.5, max_jitter: int = 16, seed: int = 0,
-          size: int = 224, batch_size: int = 32, progress: Callable[[int, int], None] | None = None) -> Sweep:
-    """Class visualizations of one class over the grid ``lr`` x ``l2_reg`` x ``iterations``, computed as batches.
-
-    Every (lr, l2_reg) pair is one sample of a batch (``batch_size`` at most at a time) with its own step
-    length and L2 weight; all start from the same image and share the jitter sequence of ``seed``, so each
-    sample is what ``class_visualization`` gives for that setting alone (equal up to float rounding, which
-    the chaotic ascent amplifies over many iterations). The iteration counts are snapshots of one run to the
-    largest. ``progress(done, total)`` is called after each iteration of each batch.
-    """
-    lrs, l2s, its = _values(lr, "lr", float), _values(l2_reg, "l2_reg", float), _values(iterations, "iterations", int)
-    _check_knobs(lr=lrs, l2_reg=l2s, iterations=its, blur_every=blur_every, blur_sigma=blur_sigma,
-                 max_jitter=max_jitter, size=size)
-    check_positive(batch_size, "batch_size", integer=True)
-    device = model_device(model) or torch.device("cpu")
-    label = int(as_labels(target, 1, device=device, name="target")[0])
-    start = start_image(init, seed=seed, size=size, device=device)
-    check_device(model, start, name="init")
-    if start.shape[0] != 1:
-        raise InputError(f"a sweep starts from one image (1, 3, H, W), got init of shape {tuple(start.shape)}")
-    settings = list(product(lrs, l2s))
-    steps, chunks = max(its), range(0, len(settings), batch_size)
-    total = steps * len(chunks)
-    shots_by_chunk, evals = [], []
-    with frozen_eval(model):
-        for c, first in enumerate(chunks):
-            part = settings[first:first + batch_size]
-            m = len(part)
-            labels = torch.full((m,), label, dtype=torch.long, device=device)
-
-            def tick(i: int, _: torch.Tensor, c: int = c) -> None:
-                if progress is not None:
-                    progress(c * steps + i, total)
-
-            _, shots = _ascend(model, start.expand(m, *start.shape[1:]), labels,
-                               lr=torch.tensor([s[0] for s in part], device=device, dtype=start.dtype),
-                               l2_reg=torch.tensor([s[1] for s in part], device=device, dtype=start.dtype),
-                               iterations=steps, blur_every=blur_every, blur_sigma=blur_sigma,
-                               max_jitter=max_jitter, seed=seed, snapshots=its, callback=tick)
-            stacked = torch.stack(shots, dim=1)  # (m, I, 3, H, W)
-            shots_by_chunk.append(stacked)
-            evals.append(_evaluate(model, stacked.flatten(0, 1), labels.repeat_interleave(len(its))))
-    images = torch.cat(shots_by_chunk).view(len(lrs), len(l2s), len(its), *start.shape[1:])
-    grid = (len(lrs), len(l2s), len(its))
-    sc, tp, pred, prob = (torch.cat([e[k] for e in evals]).view(grid) for k in range(4))
-    return Sweep(lr=lrs, l2_reg=l2s, iterations=its, images=images, score=sc, target_probability=tp, predicted=pred,
-                 probability=prob, target=label,
-                 params={"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed,
-                         "init": "noise" if init is None else "image"})
-
-
 def start_image(init: Init, *, seed: int = 0, size: int = 224, device: torch.device | str | None = None) -> torch.Tensor:
     """The start of a class visualization as model inputs (1 or N, 3, size, size).
 
@@ -218,26 +124,36 @@ def start_image(init: Init, *, seed: int = 0, size: int = 224, device: torch.dev
 
 def _ascend(model: nn.Module, start: torch.Tensor, labels: torch.Tensor, *, lr: torch.Tensor, l2_reg: torch.Tensor,
             iterations: int, blur_every: int | None, blur_sigma: float, max_jitter: int, seed: int,
-            snapshots: Sequence[int], callback: Callback | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+            snapshots: Sequence[int], callback: Callback | None, stop: torch.Tensor | None = None
+            ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The loop: N images (N, 3, H, W), each with its own ``lr`` (N,) and ``l2_reg`` (N,). Inside frozen_eval.
 
-    Returns the final images and the copies at each iteration count of ``snapshots`` (in that order).
+    ``stop`` (N,) optionally ends each image after its own number of iterations (<= ``iterations``); the
+    images still running are computed as one smaller batch. Returns the final images and the copies at each
+    iteration count of ``snapshots`` (in that order; an image that stopped earlier keeps its last state).
     """
     rng = random.Random(seed)
     img = start.detach().clone()
-    step_len, l2 = lr.view(-1, 1, 1, 1), l2_reg.view(-1, 1, 1, 1)
     kept: dict[int, torch.Tensor] = {}
     if 0 in snapshots:
         kept[0] = img.clone()
+    lo, hi = pixel_bounds(img)
     for t in range(iterations):
         dx, dy = rng.randint(0, max_jitter), rng.randint(0, max_jitter)
-        moved = jitter(img, dx, dy)
-        grad, _ = input_gradient(model, moved, labels)
-        grad = grad - 2 * l2 * moved  # d/dx of -l2·||x||², exact
-        norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-        img = clamp_pixels(jitter(moved + step_len * grad / norm, -dx, -dy))
+        run = None if stop is None or bool((stop > t).all()) else (stop > t).nonzero()[:, 0]
+        cur, y, step_len, l2 = (img, labels, lr, l2_reg) if run is None else \
+            (img[run], labels[run], lr[run], l2_reg[run])
+        moved = jitter(cur, dx, dy)
+        grad, _ = input_gradient(model, moved, y)
+        grad.addcmul_(moved, l2.view(-1, 1, 1, 1), value=-2)  # + d/dx of -l2·||x||², exact
+        norm = grad.flatten(1).norm(dim=1).clamp_min_(1e-12).view(-1, 1, 1, 1)
+        new = jitter(moved + grad.mul_(step_len.view(-1, 1, 1, 1) / norm), -dx, -dy).clamp_(lo, hi)  # clamp_pixels
         if blur_every is not None and t % blur_every == 0:
-            img = gaussian_blur(img, blur_sigma)
+            new = gaussian_blur(new, blur_sigma)
+        if run is None:
+            img = new
+        else:
+            img[run] = new
         if t + 1 in snapshots:
             kept[t + 1] = img.clone()
         if callback is not None:
@@ -276,28 +192,6 @@ def _check_knobs(*, lr: Sequence[float], l2_reg: Sequence[float], iterations: Se
     if max_jitter >= size:
         raise InputError(f"max_jitter={max_jitter} is not smaller than the image ({size}x{size} pixels): "
                          f"use at most {size - 1} (the TP uses 16)")
-
-
-def _values(value: float | Sequence[float], name: str, kind: type) -> list:
-    values = [value] if isinstance(value, (int, float)) else list(value)
-    if not values:
-        raise InputError(f"{name} has no values: give one value or a non-empty list")
-    if kind is int and any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in values):
-        raise InputError(f"{name} must be ints, got {values}")
-    if kind is float and any(isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer))
-                             for v in values):
-        raise InputError(f"{name} must be numbers, got {values}")
-    out = [kind(v) for v in values]
-    if len(set(out)) != len(out):
-        raise InputError(f"{name} has repeated values: {out}")
-    return out
-
-
-def _position(values: list[float], value: float) -> int:
-    for i, v in enumerate(values):
-        if abs(v - value) <= 1e-9 * max(1.0, abs(v)):
-            return i
-    raise ValueError(value)
 
 
 def _count(target: Labels) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ._images import pixel_bounds
 
@@ -30,21 +29,28 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """
     if sigma <= 0:
         return x
-    k = gaussian_kernel(sigma).to(x.dtype).to(x.device)
-    r = (k.numel() - 1) // 2
+    weights = gaussian_kernel(sigma).tolist()
+    r = (len(weights) - 1) // 2
     if r == 0:
         return x
-    c = x.shape[1]
-    out = _symmetric_pad(x, r, dim=3)
-    out = F.conv2d(out, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    out = _symmetric_pad(out, r, dim=2)
-    return F.conv2d(out, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    return _blur_axis(_blur_axis(x, weights, r, dim=3), weights, r, dim=2)
 
 
 def clamp_pixels(x: torch.Tensor) -> torch.Tensor:
     """Clamp ImageNet-normalised inputs (N, 3, H, W) to the values of pixels 0–255 in each channel."""
     lo, hi = pixel_bounds(x)
     return torch.maximum(torch.minimum(x, hi), lo)
+
+
+def _blur_axis(x: torch.Tensor, weights: list[float], r: int, *, dim: int) -> torch.Tensor:
+    """Correlate ``x`` with ``weights`` (2r+1,) along ``dim``: a weighted sum of shifted views of the padded
+    image (for a 5-tap kernel, much faster on a CPU than a depthwise convolution)."""
+    padded = _symmetric_pad(x, r, dim=dim)
+    size = x.shape[dim]
+    out = padded.narrow(dim, 0, size) * weights[0]
+    for k in range(1, len(weights)):
+        out.add_(padded.narrow(dim, k, size), alpha=weights[k])
+    return out
 
 
 def _symmetric_pad(x: torch.Tensor, r: int, *, dim: int) -> torch.Tensor:

@@ -9,10 +9,11 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from ._classes import class_name
-from ._classviz import ClassVisualization, Sweep
+from ._classviz import ClassVisualization
 from ._errors import InputError
 from ._images import deprocess
 from ._plots import RANDOM_COLOR, model_label, random_warning
+from ._sweeps import Sweep
 
 AXES = ("lr", "l2_reg", "iterations")
 

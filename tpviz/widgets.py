@@ -23,12 +23,13 @@ from PIL import Image
 from torch import nn
 
 from ._classes import class_index, class_name
-from ._classviz import Init, Sweep, _check_knobs, _position, _values, class_visualization, start_image, sweep
+from ._classviz import Init, _check_knobs, class_visualization, start_image
 from ._errors import InputError, TpvizError
 from ._images import deprocess
 from ._inputs import check_positive, model_device
 from ._models import model_info
 from ._plots import RANDOM_COLOR
+from ._sweeps import Sweep, _position, _values, sweep
 
 TP_SETTING = {"lr": 5.0, "l2_reg": 1e-3, "iterations": 200}  # where the sliders start, or the nearest grid value
 
