@@ -54,15 +54,17 @@ def test_mean_pixel_grows_with_the_learning_rate(lr_sweep):
 
 
 def test_iterations_raise_the_score_and_then_the_mean_pixel(squeezenet):
-    """The TP's Figure 6 as snapshots of one run. The target score rises over all of it; mean |pixel| rises from
-    200 iterations on. Before that it still falls (measured: 0.152 at 100, 0.131 at 200, 0.142 at 500), because
-    the start noise, blurred every 10 iterations, is still fading: that is not the TP's claim, so not tested."""
+    """The TP's Figure 6 as snapshots of one run. The target score rises over all of it. Mean |pixel| does
+    not rise over all of it: it first falls while the start noise, blurred every 10 iterations, fades (0.80
+    at 0, 0.15 at 100), bottoms out around 250 (0.13, flat from 200 to 300: measured with seeds 0 and 1),
+    and rises from 300 on, which is what is tested; the TP's "grows with iterations" holds from there."""
     run = tpviz.class_visualization(squeezenet, "snail", iterations=max(TP_ITERATIONS), snapshots=TP_ITERATIONS)
     shots = torch.cat([run.snapshots[k] for k in TP_ITERATIONS])
     with torch.no_grad():
         scores = squeezenet(shots)[:, tpviz.class_index("snail")].tolist()
     assert increasing(scores), scores
-    assert increasing(mean_abs(shots)[1:]), mean_abs(shots)
+    assert increasing(mean_abs(shots)[2:]), mean_abs(shots)
+    assert mean_abs(shots)[0] > mean_abs(shots)[1], "the start noise should still be fading at 100 iterations"
 
 
 def test_mean_pixel_falls_with_l2(squeezenet):
