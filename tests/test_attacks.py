@@ -210,6 +210,7 @@ def test_nan_image(linear: Linear, name):
     ({"eps": -0.1}, "eps must be in pixel units"),
     ({"eps": 1.0}, "eps must be in pixel units"),
     ({"eps": 8}, "eps must be in pixel units.*got 8"),
+    ({"eps": "2/255"}, "eps must be in pixel units.*got '2/255'"),
     ({"alpha": 0.0}, "alpha must be in pixel units"),
     ({"steps": 0}, "steps must be a positive int"),
     ({"steps": 2.5}, "steps must be a positive int"),

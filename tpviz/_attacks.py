@@ -130,6 +130,7 @@ def pgd(model: nn.Module, x: torch.Tensor, target: Labels | None = None, *, eps:
     Reference: Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018.
     """
     check_positive(steps, "steps", integer=True)
+    _check_eps(eps, "eps")
     alpha = 2.5 * eps / steps if alpha is None else alpha
     return _bounded(model, x, target, label, eps=eps, alpha=alpha, steps=steps, random_start=random_start,
                     seed=seed, until_saved=until_saved, method="pgd")
