@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import tpviz
+import tpviz._compare as compare
 
 
 def _pixels(n: int, seed: int = 0) -> torch.Tensor:
@@ -128,3 +129,23 @@ def test_format_table_bad_rows():
         tpviz.format_table([])
     with pytest.raises(tpviz.InputError, match="same keys"):
         tpviz.format_table([{"a": 1.0}, {"b": 2.0}])
+
+
+def test_a_naive_result_given_is_reused_not_recomputed(linear, monkeypatch):
+    x, target = _already_fooled_and_far(linear)
+    naive = tpviz.fooling_image(linear, x, target, lr=5.0, max_iter=20)
+    expected = tpviz.compare_attacks(linear, x, target, lr=5.0, max_iter=20, steps=2)
+    calls: list[tuple] = []
+    real = compare.fooling_image
+    monkeypatch.setattr(compare, "fooling_image", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert tpviz.compare_attacks(linear, x, target, lr=5.0, max_iter=20, steps=2, naive=naive) == expected
+    assert calls == [], "the naive method ran again"
+
+
+def test_a_naive_result_for_other_targets_is_refused(linear):
+    x, target = _already_fooled_and_far(linear)
+    naive = tpviz.fooling_image(linear, x, (target + 1) % 10, lr=5.0, max_iter=20)
+    with pytest.raises(tpviz.InputError, match="other images or targets"):
+        tpviz.compare_attacks(linear, x, target, naive=naive)
+    with pytest.raises(tpviz.InputError, match="what tpviz.fooling_image returned"):
+        tpviz.compare_attacks(linear, x, target, naive=tpviz.pgd(linear, x, target, eps=2 / 255, steps=1))

@@ -14,7 +14,7 @@ from ._attacks import AttackResult
 from ._classes import class_name
 from ._errors import InputError
 from ._images import deprocess, pixel_scale
-from ._plots import RANDOM_COLOR, model_label, random_warning
+from ._plots import bare, model_label, name_model, warn_random
 
 COLUMNS = 4
 
@@ -60,14 +60,9 @@ def plot_attack(x: torch.Tensor, results: AttackResult | Sequence[AttackResult],
         for ax, (image, title) in zip(axes[r], panels):
             ax.imshow(image)
             ax.set_title(title, fontsize=9)
-        axes[r, 0].set_ylabel(f"{name}\nRANDOM WEIGHTS" if rnd else name, fontsize=8,
-                              color=RANDOM_COLOR if rnd else "black")
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    warning = random_warning(named, "predictions")
-    if warning is not None:
-        fig.suptitle(warning, color=RANDOM_COLOR, fontsize=10, fontweight="bold")
+        name_model(axes[r, 0], name, rnd)
+    bare(axes)
+    warn_random(fig, named, "predictions")
     fig.tight_layout()
     return fig
 
@@ -107,8 +102,7 @@ def plot_perturbation(x: torch.Tensor, result: AttackResult, saliency: torch.Ten
     for ax, (image, cmap, title) in zip(axes[0], panels):
         ax.imshow(image, cmap=cmap)
         ax.set_title(title, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    bare(axes)
     corr = "undefined (a constant map)" if np.isnan(r) else f"{r:.2f}"
     fig.suptitle(f"{result.method}: perturbation vs saliency, Pearson r = {corr}", fontsize=10)
     fig.tight_layout()

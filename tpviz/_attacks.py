@@ -12,7 +12,7 @@ from torch import nn
 from ._errors import InputError
 from ._gradients import forward, objective_gradient, score
 from ._images import pixel_bounds, pixel_scale, quantize
-from ._inputs import Labels, as_labels, check_device, check_images, check_positive
+from ._inputs import Labels, broadcast_labels, check_device, check_images, check_positive
 from ._scope import frozen_eval
 
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -88,12 +88,13 @@ def fooling_image(model: nn.Module, x: torch.Tensor, target: Labels, *, lr: floa
     """
     check_positive(lr, "lr")
     check_positive(max_iter, "max_iter", integer=True)
-    x, goal = _broadcast(model, x, target, name="target")
+    x, goal = _prepare(model, x, target, name="target")
+    assert goal is not None
     lo, hi = pixel_bounds(x)
 
     def step(cur: torch.Tensor, grad: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
         norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-        return torch.maximum(torch.minimum(cur + lr * grad / norm, hi), lo)
+        return (cur + lr * grad / norm).clamp(lo, hi)
 
     with frozen_eval(model):
         return _run(model, x, x.clone(), goal, None, score, step, max_iter=max_iter, until_saved=until_saved,
@@ -130,44 +131,41 @@ def pgd(model: nn.Module, x: torch.Tensor, target: Labels | None = None, *, eps:
     Reference: Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018.
     """
     check_positive(steps, "steps", integer=True)
-    _check_eps(eps, "eps")
-    alpha = 2.5 * eps / steps if alpha is None else alpha
     return _bounded(model, x, target, label, eps=eps, alpha=alpha, steps=steps, random_start=random_start,
                     seed=seed, until_saved=until_saved, method="pgd")
 
 
 def _bounded(model: nn.Module, x: torch.Tensor, target: Labels | None, label: Labels | None, *, eps: float,
-             alpha: float, steps: int, random_start: bool, seed: int, until_saved: bool, method: str) -> AttackResult:
+             alpha: float | None, steps: int, random_start: bool, seed: int, until_saved: bool, method: str) -> AttackResult:
     _check_eps(eps, "eps")
+    alpha = 2.5 * eps / steps if alpha is None else alpha  # Madry et al.'s default
     _check_eps(alpha, "alpha")
     if target is not None and label is not None:
         raise InputError("give either target= (a targeted attack) or label= (untargeted), not both")
-    x, goal = _broadcast(model, x, target if target is not None else label,
-                         name="target" if target is not None else "label")
+    targeted = target is not None
+    x, goal = _prepare(model, x, target if targeted else label, name="target" if targeted else "label")
     lo, hi = pixel_bounds(x)
     scale = pixel_scale(x) / 255  # model-input units per unit of the 0–1 image, as std
     radius, stride = eps / scale, alpha / scale
     with frozen_eval(model):
-        if target is None and label is None:
-            with torch.no_grad():
-                goal = forward(model, x).argmax(dim=1)
-        objective = _log_probability if target is not None else _cross_entropy
         start = x.clone()
-        if random_start:
-            gen = torch.Generator(device=x.device).manual_seed(seed)
-            noise = (torch.rand(x.shape, generator=gen, device=x.device, dtype=x.dtype) * 2 - 1) * radius
+        if goal is None or random_start:  # one forward of x serves both: the default label, and who is done
             with torch.no_grad():
-                met = _met(forward(model, x).argmax(dim=1), goal, targeted=target is not None)
-            start = torch.where(met.view(-1, 1, 1, 1), x, torch.maximum(torch.minimum(x + noise, hi), lo))
+                predicted = forward(model, x).argmax(dim=1)
+            goal = predicted if goal is None else goal
+            if random_start:
+                gen = torch.Generator(device=x.device).manual_seed(seed)
+                noise = (torch.rand(x.shape, generator=gen, device=x.device, dtype=x.dtype) * 2 - 1) * radius
+                met = _met(predicted, goal, targeted=targeted)
+                start = torch.where(met.view(-1, 1, 1, 1), x, (x + noise).clamp(lo, hi))
 
         def step(cur: torch.Tensor, grad: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-            moved = cur + stride * grad.sign()
             origin = x[idx]
-            moved = torch.maximum(torch.minimum(moved, origin + radius), origin - radius)
-            return torch.maximum(torch.minimum(moved, hi), lo)
+            moved = (cur + stride * grad.sign()).clamp(origin - radius, origin + radius)
+            return moved.clamp(lo, hi)
 
-        return _run(model, x, start, goal if target is not None else None, goal if target is None else None,
-                    objective, step, max_iter=steps, until_saved=until_saved, method=method,
+        return _run(model, x, start, goal if targeted else None, None if targeted else goal,
+                    _log_probability if targeted else _cross_entropy, step, max_iter=steps, until_saved=until_saved, method=method,
                     params={"eps": eps, "alpha": alpha, "steps": steps, "random_start": random_start,
                             "seed": seed, "until_saved": until_saved})
 
@@ -197,11 +195,11 @@ def _run(model: nn.Module, x: torch.Tensor, start: torch.Tensor, target: torch.T
             last_logits = torch.empty(n, logits.shape[1], dtype=logits.dtype, device=x.device)
         last_logits[active] = logits
         met = _met(logits.argmax(dim=1), goal[active], targeted=targeted)
-        if until_saved and bool(met.any()):
-            saved = cur[active[met]]
+        if until_saved and bool(met.any()):  # of those that fool the model, keep the ones whose 8-bit copy does too
+            done = active[met]
             with torch.no_grad():
-                met[met.clone()] = _met(forward(model, quantize(saved)).argmax(dim=1), goal[active[met]],
-                                        targeted=targeted)
+                saved = forward(model, quantize(cur[done])).argmax(dim=1)
+            met[met.nonzero()[:, 0]] = _met(saved, goal[done], targeted=targeted)
         if it == max_iter:
             break
         keep = ~met
@@ -241,25 +239,14 @@ def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return -score(F.log_softmax(logits, dim=1), labels)
 
 
-def _broadcast(model: nn.Module, x: torch.Tensor, labels: Labels | None, *, name: str
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check x; one image with N labels becomes N copies. Returns x (N, 3, H, W), detached, and the
-    labels (N,) (all -1 when None)."""
+def _prepare(model: nn.Module, x: torch.Tensor, labels: Labels | None, *, name: str
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Check x (detached) and its labels; one image with N labels becomes N copies (None: no labels)."""
     x = check_images(x).detach()
     check_device(model, x)
-    n = x.shape[0]
     if labels is None:
-        return x, torch.full((n,), -1, dtype=torch.long, device=x.device)
-    many = not isinstance(labels, (int, str)) and not (isinstance(labels, torch.Tensor) and labels.ndim == 0)
-    if n == 1 and many:
-        try:
-            count = len(labels)  # type: ignore[arg-type]
-        except TypeError:
-            count = 1
-        if count > 1:
-            x = x.expand(count, *x.shape[1:])
-            n = count
-    goal = as_labels(labels, n, device=x.device, name=name)
+        return x, None
+    x, goal = broadcast_labels(x, labels, name=name)
     return x.contiguous(), goal
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from ._errors import InputError
 from ._gradients import forward, input_gradient, score
 from ._images import fit_image, pixel_bounds, preprocess
-from ._inputs import Labels, as_labels, check_device, check_images, check_positive, model_device
+from ._inputs import Labels, broadcast_labels, check_device, check_images, check_positive, model_device
 from ._scope import frozen_eval
 from ._transforms import gaussian_blur, jitter
 
@@ -71,13 +71,12 @@ def class_visualization(model: nn.Module, target: Labels, *, init: Init = None, 
     Returns a ``ClassVisualization``. Reference: Simonyan et al., ICLR Workshop 2014; Yosinski et al., 2015.
     """
     _check_knobs(lr=[lr], l2_reg=[l2_reg], iterations=[iterations], blur_every=blur_every,
-                 blur_sigma=blur_sigma, max_jitter=max_jitter, size=size)
+                 blur_sigma=blur_sigma, max_jitter=max_jitter, seed=seed, size=size)
     device = model_device(model) or torch.device("cpu")
     start = start_image(init, seed=seed, size=size, device=device)
     check_device(model, start, name="init")
-    n = start.shape[0] if start.shape[0] > 1 else _count(target)
-    labels = as_labels(target, n, device=device, name="target")
-    start = start.expand(n, *start.shape[1:])
+    start, labels = broadcast_labels(start, target, name="target")
+    n = start.shape[0]
     keep = sorted({int(i) for i in snapshots})
     if any(not 0 <= i <= iterations for i in keep):
         raise InputError(f"snapshots must be iteration counts between 0 and iterations={iterations}, got {keep}")
@@ -172,7 +171,9 @@ def _evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
 
 
 def _check_knobs(*, lr: Sequence[float], l2_reg: Sequence[float], iterations: Sequence[int],
-                 blur_every: int | None, blur_sigma: float, max_jitter: int, size: int) -> None:
+                 blur_every: int | None, blur_sigma: float, max_jitter: int, seed: int, size: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"seed must be an int, got {seed!r}")
     for v in lr:
         check_positive(v, "lr")
     for v in iterations:
@@ -192,12 +193,3 @@ def _check_knobs(*, lr: Sequence[float], l2_reg: Sequence[float], iterations: Se
     if max_jitter >= size:
         raise InputError(f"max_jitter={max_jitter} is not smaller than the image ({size}x{size} pixels): "
                          f"use at most {size - 1} (the TP uses 16)")
-
-
-def _count(target: Labels) -> int:
-    if isinstance(target, (int, str, np.integer)) or (isinstance(target, torch.Tensor) and target.ndim == 0):
-        return 1
-    try:
-        return max(1, len(target))  # type: ignore[arg-type]
-    except TypeError:
-        return 1

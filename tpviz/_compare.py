@@ -19,7 +19,7 @@ _LINF_SLACK = 1e-4
 
 def compare_attacks(model: nn.Module, x: torch.Tensor, target: Labels, *,
                     eps: Sequence[float] = (1 / 255, 2 / 255, 4 / 255), lr: float = 1.0, max_iter: int = 100,
-                    steps: int = 10, seed: int = 0) -> list[Row]:
+                    steps: int = 10, seed: int = 0, naive: AttackResult | None = None) -> list[Row]:
     """Naive vs FGSM vs PGD towards ``target``, one row per (budget, method), budgets in the order given.
 
     x (N, 3, H, W) model inputs, target one class or N classes (as for ``tpviz.fooling_image``). FGSM and
@@ -30,6 +30,7 @@ def compare_attacks(model: nn.Module, x: torch.Tensor, target: Labels, *,
 
     Args:
         eps: L∞ budgets in pixel units of the 0–1 image, e.g. (1/255, 2/255, 4/255).
+        naive: ``tpviz.fooling_image(model, x, target, ...)`` if you have it already: not run again.
 
     Returns:
         One dict per row with keys method ("naive", "fgsm", "pgd"), eps (in 0–255 levels, e.g. 2.0),
@@ -38,7 +39,10 @@ def compare_attacks(model: nn.Module, x: torch.Tensor, target: Labels, *,
     """
     budgets = _check_budgets(eps)
     check_positive(steps, "steps", integer=True)  # before the naive run, which may take a while
-    naive = fooling_image(model, x, target, lr=lr, max_iter=max_iter)
+    if naive is None:
+        naive = fooling_image(model, x, target, lr=lr, max_iter=max_iter)
+    else:
+        _check_naive(naive, x, target)
     rows: list[Row] = []
     for e in budgets:
         within = naive.linf <= e * 255 * (1 + _LINF_SLACK)
@@ -90,6 +94,16 @@ def _row(result: AttackResult, eps: float, *, success: torch.Tensor, saved: torc
     return {"method": result.method, "eps": round(eps * 255, 4), "success_rate": success.float().mean().item(),
             "survives_saving_rate": saved.float().mean().item(), "mean_iterations": means["mean_iterations"],
             "mean_l2": means["mean_l2"], "mean_psnr": means["mean_psnr"]}
+
+
+def _check_naive(naive: AttackResult, x: torch.Tensor, target: Labels) -> None:
+    if not isinstance(naive, AttackResult) or naive.method != "naive":
+        raise InputError("naive must be what tpviz.fooling_image returned for the same x and target")
+    n = naive.images.shape[0]
+    if x.shape[0] not in (1, n) or naive.target is None or \
+            not torch.equal(naive.target.cpu(), as_labels(target, n, device=torch.device("cpu"), name="target")):
+        raise InputError("naive was computed for other images or targets: pass the result of "
+                         "tpviz.fooling_image(model, x, target) with this x and target, or leave naive out")
 
 
 def _check_budgets(eps: object) -> list[float]:

@@ -35,8 +35,13 @@ def pixel_scale(like: torch.Tensor) -> torch.Tensor:
 def quantize(x: torch.Tensor) -> torch.Tensor:
     """Model inputs (N, 3, H, W) -> the same images as saved to 8-bit pixels and read back (clipped, rounded)."""
     mean, std = _stats(x.device)
-    pixels = (x.detach() * std + mean).clamp(0, 1).mul(255).round()
-    return ((pixels / 255 - mean) / std).to(x.dtype)
+    return ((_levels(x) / 255 - mean) / std).to(x.dtype)
+
+
+def _levels(x: torch.Tensor) -> torch.Tensor:
+    """Model inputs (N, 3, H, W) -> their 8-bit pixel levels 0–255 (float, rounded, clipped)."""
+    mean, std = _stats(x.device)
+    return (x.detach().float() * std + mean).clamp(0, 1).mul(255).round()
 
 
 def preprocess(images: np.ndarray | torch.Tensor, *, device: torch.device | str | None = None) -> torch.Tensor:
@@ -73,8 +78,7 @@ def deprocess(x: torch.Tensor) -> np.ndarray:
     batch = x.detach().unsqueeze(0) if single else x.detach()
     if batch.ndim != 4 or batch.shape[1] != 3:
         raise InputError(f"deprocess expects shape (N, 3, H, W) or (3, H, W), got {tuple(x.shape)}")
-    mean, std = _stats(batch.device)
-    pixels = (batch.float() * std + mean).clamp(0, 1).mul(255).round().to(torch.uint8)
+    pixels = _levels(batch).to(torch.uint8)
     out = pixels.permute(0, 2, 3, 1).cpu().numpy()
     return out[0] if single else out
 

@@ -60,7 +60,7 @@ def as_labels(y: Labels, n: int, *, device: torch.device, name: str = "y") -> to
     ``y`` is one class for the whole batch (an int index or a class name) or one per image (a
     sequence, 1-D tensor or array of indices or names, of length n).
     """
-    if isinstance(y, (int, str, np.integer)) or (isinstance(y, torch.Tensor) and y.ndim == 0):
+    if _is_one(y):
         one = class_index(y) if isinstance(y, str) else _int(y, name)
         values = torch.full((n,), one, dtype=torch.long)
     elif isinstance(y, torch.Tensor):
@@ -82,6 +82,23 @@ def as_labels(y: Labels, n: int, *, device: torch.device, name: str = "y") -> to
     if bool((values < 0).any()):
         raise InputError(f"{name} has negative class indices {values[values < 0].tolist()}")
     return values.to(device)
+
+
+def broadcast_labels(x: torch.Tensor, y: Labels, *, name: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 3, H, W) and their labels -> (images, LongTensor (N,) on x's device); one image (1, 3, H, W)
+    with N labels becomes N copies of it (a view), e.g. one photo pushed towards N classes."""
+    if x.shape[0] == 1 and not _is_one(y):
+        try:
+            count = len(y)  # type: ignore[arg-type]
+        except TypeError:  # not a sequence: as_labels says what is wrong
+            count = 1
+        x = x.expand(max(count, 1), *x.shape[1:])
+    return x, as_labels(y, x.shape[0], device=x.device, name=name)
+
+
+def _is_one(y: object) -> bool:
+    """True for a single label (an int or a class name) rather than one per image."""
+    return isinstance(y, (int, str, np.integer)) or (isinstance(y, torch.Tensor) and y.ndim == 0)
 
 
 def check_label_range(labels: torch.Tensor, num_classes: int, *, name: str = "y") -> None:

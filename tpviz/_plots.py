@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import nn
 
@@ -52,18 +53,13 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
             axes[0, j].set_title(titles[j], fontsize=9)
         for r, m in enumerate(rows):
             axes[r + 1, j].imshow(m[j].detach().float().cpu().numpy(), cmap=cmap)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
+    bare(axes)
     named = [model_label(m) for m in mods]
     is_random = [rnd for _, rnd in named] or [False] * len(rows)
     labels = list(row_labels) if row_labels is not None else [name for name, _ in named]
     for r, label in enumerate(labels):
-        text = f"{label}\nRANDOM WEIGHTS" if is_random[r] else label
-        axes[r + 1, 0].set_ylabel(text, fontsize=8, color=RANDOM_COLOR if is_random[r] else "black")
-    warning = random_warning(named, "maps")
-    if warning is not None:
-        fig.suptitle(warning, color=RANDOM_COLOR, fontsize=10, fontweight="bold")
+        name_model(axes[r + 1, 0], label, is_random[r])
+    warn_random(fig, named, "maps")
     fig.tight_layout()
     return fig
 
@@ -72,6 +68,30 @@ def model_label(model: nn.Module) -> tuple[str, bool]:
     """A model's name (``load_model``'s, else its class name) and whether it has random weights."""
     info = model_info(model)
     return (type(model).__name__, False) if info is None else (info.name, info.random)
+
+
+def name_model(ax: Axes, name: str, random: bool, *, axis: str = "y") -> None:
+    """Label an axis with a model's name (a row's y label, or an image's x label); in red with
+    "RANDOM WEIGHTS" under it when the model has random weights."""
+    label = ax.set_ylabel if axis == "y" else ax.set_xlabel
+    label(f"{name}\nRANDOM WEIGHTS" if random else name, fontsize=8, color=RANDOM_COLOR if random else "black")
+
+
+def warn_random(fig: Figure, named: Sequence[tuple[str, bool]], what: str, *, context: str | None = None) -> None:
+    """The figure's title: ``random_warning`` in bold red when a model has random weights, over ``context``
+    (e.g. the class and settings), if any."""
+    warning = random_warning(named, what)
+    text = "\n".join(t for t in (warning, context) if t)
+    if text:
+        fig.suptitle(text, fontsize=10, color=RANDOM_COLOR if warning else "black",
+                     fontweight="bold" if warning else "normal")
+
+
+def bare(axes: np.ndarray) -> None:
+    """No ticks on these axes (an array of them, as plt.subplots gives): they show images."""
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
 
 
 def random_warning(named: Sequence[tuple[str, bool]], what: str) -> str | None:

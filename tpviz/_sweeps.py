@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,41 +72,25 @@ def sweep(model: nn.Module, target: int | str, *, lr: float | Sequence[float] = 
     largest. ``progress(done, total)`` is called after each iteration of each batch.
     """
     lrs, l2s, its = _values(lr, "lr", float), _values(l2_reg, "l2_reg", float), _values(iterations, "iterations", int)
-    _check_knobs(lr=lrs, l2_reg=l2s, iterations=its, blur_every=blur_every, blur_sigma=blur_sigma,
-                 max_jitter=max_jitter, size=size)
+    knobs: dict[str, Any] = {"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed}
+    _check_knobs(lr=lrs, l2_reg=l2s, iterations=its, size=size, **knobs)
     check_positive(batch_size, "batch_size", integer=True)
-    device = model_device(model) or torch.device("cpu")
-    label = int(as_labels(target, 1, device=device, name="target")[0])
-    start = _one_start(model, init, seed=seed, size=size, device=device)
+    label, start = _start(model, target, init, seed=seed, size=size)
     settings = list(product(lrs, l2s))
     steps, chunks = max(its), range(0, len(settings), batch_size)
-    total = steps * len(chunks)
-    shots_by_chunk, evals = [], []
+    shots = []
     with frozen_eval(model):
         for c, first in enumerate(chunks):
-            part = settings[first:first + batch_size]
-            m = len(part)
-            labels = torch.full((m,), label, dtype=torch.long, device=device)
 
             def tick(i: int, _: torch.Tensor, c: int = c) -> None:
                 if progress is not None:
-                    progress(c * steps + i, total)
+                    progress(c * steps + i, steps * len(chunks))
 
-            _, shots = _ascend(model, start.expand(m, *start.shape[1:]), labels,
-                               lr=torch.tensor([s[0] for s in part], device=device, dtype=start.dtype),
-                               l2_reg=torch.tensor([s[1] for s in part], device=device, dtype=start.dtype),
-                               iterations=steps, blur_every=blur_every, blur_sigma=blur_sigma,
-                               max_jitter=max_jitter, seed=seed, snapshots=its, callback=tick)
-            stacked = torch.stack(shots, dim=1)  # (m, I, 3, H, W)
-            shots_by_chunk.append(stacked)
-            evals.append(_evaluate(model, stacked.flatten(0, 1), labels.repeat_interleave(len(its))))
-    images = torch.cat(shots_by_chunk).view(len(lrs), len(l2s), len(its), *start.shape[1:])
-    grid = (len(lrs), len(l2s), len(its))
-    sc, tp, pred, prob = (torch.cat([e[k] for e in evals]).view(grid) for k in range(4))
-    return Sweep(lr=lrs, l2_reg=l2s, iterations=its, images=images, score=sc, target_probability=tp, predicted=pred,
-                 probability=prob, target=label,
-                 params={"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed,
-                         "init": "noise" if init is None else "image"})
+            part = _grow(model, start, label, settings[first:first + batch_size], iterations=steps, snapshots=its,
+                         callback=tick, knobs=knobs)
+            shots.append(torch.stack(part, dim=1))  # (batch, I, 3, H, W)
+        return _result(model, torch.cat(shots), label, lrs, l2s, its, batch_size=batch_size,
+                       params=_params(init, knobs))
 
 
 def axis_sweeps(model: nn.Module, target: int | str, *, lr: Sequence[float] = (1.0, 3.0, 5.0, 7.0, 9.0),
@@ -124,51 +109,67 @@ def axis_sweeps(model: nn.Module, target: int | str, *, lr: Sequence[float] = (1
     (batches of different sizes use different kernels, and the chaotic ascent amplifies the difference).
     """
     lrs, l2s, its = _values(lr, "lr", float), _values(l2_reg, "l2_reg", float), _values(iterations, "iterations", int)
-    _check_knobs(lr=[*lrs, base_lr], l2_reg=[*l2s, base_l2_reg], iterations=[*its, base_iterations],
-                 blur_every=blur_every, blur_sigma=blur_sigma, max_jitter=max_jitter, size=size)
+    knobs: dict[str, Any] = {"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed}
+    _check_knobs(lr=[*lrs, base_lr], l2_reg=[*l2s, base_l2_reg], iterations=[*its, base_iterations], size=size,
+                 **knobs)
+    label, start = _start(model, target, init, seed=seed, size=size)
+    lines = {"lr": ([((v, base_l2_reg), base_iterations) for v in lrs], (lrs, [base_l2_reg], [base_iterations])),
+             "l2_reg": ([((base_lr, v), base_iterations) for v in l2s], ([base_lr], l2s, [base_iterations])),
+             "iterations": ([((base_lr, base_l2_reg), k) for k in its], ([base_lr], [base_l2_reg], its))}
+    stop: dict[tuple[float, float], int] = {}  # each distinct setting runs to the largest count a line needs
+    for setting, k in (pair for line, _ in lines.values() for pair in line):
+        stop[setting] = max(stop.get(setting, 0), k)
+    settings, counts = list(stop), sorted({k for line, _ in lines.values() for _, k in line})
+    steps = max(stop.values())
+    with frozen_eval(model):
+        shots = _grow(model, start, label, settings, iterations=steps, snapshots=counts,
+                      stop=torch.tensor(list(stop.values()), device=start.device), knobs=knobs,
+                      callback=None if progress is None else lambda i, _: progress(i, steps))
+        return {name: _result(model, torch.stack([shots[counts.index(k)][settings.index(setting)]
+                                                  for setting, k in line]), label, *values,
+                              batch_size=len(settings), params=_params(init, knobs))
+                for name, (line, values) in lines.items()}
+
+
+def _start(model: nn.Module, target: int | str, init: Init, *, seed: int, size: int) -> tuple[int, torch.Tensor]:
+    """The class index and the one start image (1, 3, size, size) of a sweep, on the model's device."""
     device = model_device(model) or torch.device("cpu")
     label = int(as_labels(target, 1, device=device, name="target")[0])
-    start = _one_start(model, init, seed=seed, size=size, device=device)
-    lines = {"lr": [((v, base_l2_reg), base_iterations) for v in lrs],
-             "l2_reg": [((base_lr, v), base_iterations) for v in l2s],
-             "iterations": [((base_lr, base_l2_reg), k) for k in its]}
-    stop: dict[tuple[float, float], int] = {}
-    for setting, k in (pair for line in lines.values() for pair in line):
-        stop[setting] = max(stop.get(setting, 0), k)
-    settings = list(stop)
-    row = {setting: i for i, setting in enumerate(settings)}
-    counts = sorted({k for line in lines.values() for _, k in line})
-    n, steps = len(settings), max(stop.values())
-    labels = torch.full((n,), label, dtype=torch.long, device=device)
-    with frozen_eval(model):
-        _, shots = _ascend(model, start.expand(n, *start.shape[1:]), labels,
-                           lr=torch.tensor([s[0] for s in settings], device=device, dtype=start.dtype),
-                           l2_reg=torch.tensor([s[1] for s in settings], device=device, dtype=start.dtype),
-                           iterations=steps, blur_every=blur_every, blur_sigma=blur_sigma, max_jitter=max_jitter,
-                           seed=seed, snapshots=counts, stop=torch.tensor([stop[s] for s in settings], device=device),
-                           callback=None if progress is None else lambda i, _: progress(i, steps))
-        picked = {name: torch.stack([shots[counts.index(k)][row[setting]] for setting, k in line])
-                  for name, line in lines.items()}
-        evals = {name: _evaluate(model, images, labels[:1].expand(images.shape[0])) for name, images in picked.items()}
-    shape = {"lr": (len(lrs), 1, 1), "l2_reg": (1, len(l2s), 1), "iterations": (1, 1, len(its))}
-    axes = {"lr": (lrs, [base_l2_reg], [base_iterations]), "l2_reg": ([base_lr], l2s, [base_iterations]),
-            "iterations": ([base_lr], [base_l2_reg], its)}
-    params: dict[str, object] = {"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed,
-              "init": "noise" if init is None else "image"}
-    return {name: Sweep(lr=axes[name][0], l2_reg=axes[name][1], iterations=axes[name][2],
-                        images=picked[name].view(*shape[name], *start.shape[1:]),
-                        score=evals[name][0].view(shape[name]), target_probability=evals[name][1].view(shape[name]),
-                        predicted=evals[name][2].view(shape[name]), probability=evals[name][3].view(shape[name]),
-                        target=label, params=params)
-            for name in lines}
-
-
-def _one_start(model: nn.Module, init: Init, *, seed: int, size: int, device: torch.device) -> torch.Tensor:
     start = start_image(init, seed=seed, size=size, device=device)
     check_device(model, start, name="init")
     if start.shape[0] != 1:
         raise InputError(f"a sweep starts from one image (1, 3, H, W), got init of shape {tuple(start.shape)}")
-    return start
+    return label, start
+
+
+def _grow(model: nn.Module, start: torch.Tensor, label: int, settings: list[tuple[float, float]], *, iterations: int,
+          snapshots: Sequence[int], knobs: dict, callback: Callable[[int, torch.Tensor], None] | None,
+          stop: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """One batch: the (lr, l2_reg) ``settings`` grown from ``start``; the images (S, 3, H, W) at each snapshot."""
+    n = len(settings)
+    _, shots = _ascend(model, start.expand(n, *start.shape[1:]),
+                       torch.full((n,), label, dtype=torch.long, device=start.device),
+                       lr=torch.tensor([s[0] for s in settings], device=start.device, dtype=start.dtype),
+                       l2_reg=torch.tensor([s[1] for s in settings], device=start.device, dtype=start.dtype),
+                       iterations=iterations, snapshots=snapshots, stop=stop, callback=callback, **knobs)
+    return shots
+
+
+def _result(model: nn.Module, images: torch.Tensor, label: int, lrs: list[float], l2s: list[float], its: list[int],
+            *, batch_size: int, params: dict[str, object]) -> Sweep:
+    """A Sweep from its images in grid order (lr, l2_reg, iterations), evaluated ``batch_size`` at a time."""
+    grid = (len(lrs), len(l2s), len(its))
+    flat = images.reshape(-1, *images.shape[-3:])
+    labels = torch.full((flat.shape[0],), label, dtype=torch.long, device=flat.device)
+    parts = [_evaluate(model, flat[i:i + batch_size], labels[i:i + batch_size])
+             for i in range(0, flat.shape[0], batch_size)]
+    sc, tp, pred, prob = (torch.cat([p[k] for p in parts]).view(grid) for k in range(4))
+    return Sweep(lr=lrs, l2_reg=l2s, iterations=its, images=flat.view(*grid, *flat.shape[1:]), score=sc,
+                 target_probability=tp, predicted=pred, probability=prob, target=label, params=params)
+
+
+def _params(init: Init, knobs: dict) -> dict[str, object]:
+    return {**knobs, "init": "noise" if init is None else "image"}
 
 
 def _values(value: float | Sequence[float], name: str, kind: type) -> list:

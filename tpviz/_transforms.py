@@ -39,7 +39,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 def clamp_pixels(x: torch.Tensor) -> torch.Tensor:
     """Clamp ImageNet-normalised inputs (N, 3, H, W) to the values of pixels 0–255 in each channel."""
     lo, hi = pixel_bounds(x)
-    return torch.maximum(torch.minimum(x, hi), lo)
+    return x.clamp(lo, hi)
 
 
 def _blur_axis(x: torch.Tensor, weights: list[float], r: int, *, dim: int) -> torch.Tensor:

@@ -12,7 +12,7 @@ from ._classes import class_name
 from ._classviz import ClassVisualization
 from ._errors import InputError
 from ._images import deprocess
-from ._plots import RANDOM_COLOR, model_label, random_warning
+from ._plots import bare, model_label, name_model, warn_random
 from ._sweeps import Sweep
 
 AXES = ("lr", "l2_reg", "iterations")
@@ -43,13 +43,11 @@ def plot_sweep(sweep: Sweep, *, vary: str = "lr", model: nn.Module | None = None
         ax.imshow(deprocess(sweep.images[i]))
         ax.set_title(f"{_knob(vary, value)}\n{class_name(int(sweep.predicted[i]))} {float(sweep.probability[i]):.2f}",
                      fontsize=9)
-        _bare(ax)
+    bare(axes)
     named = [model_label(model)] if model is not None else []
     context = " · ".join([class_name(sweep.target), *(name for name, _ in named),
                           *(_knob(k, v) for k, v in held.items())])
-    warning = random_warning(named, "images")
-    fig.suptitle(context if warning is None else f"{warning}\n{context}", fontsize=10,
-                 color=RANDOM_COLOR if warning else "black", fontweight="bold" if warning else "normal")
+    warn_random(fig, named, "images", context=context)
     fig.tight_layout()
     return fig
 
@@ -84,13 +82,9 @@ def plot_class_visualization(results: ClassVisualization | Sequence[ClassVisuali
         caption = f"{class_name(int(r.target[k]))} {float(r.target_probability[k]):.2f}"
         ax.set_title(caption if titles is None else f"{titles[j]}\n{caption}", fontsize=9)
         if model is not None:
-            name, rnd = model_label(model)
-            ax.set_xlabel(f"{name}\nRANDOM WEIGHTS" if rnd else name, fontsize=8,
-                          color=RANDOM_COLOR if rnd else "black")
-        _bare(ax)
-    warning = random_warning([model_label(m) for m in mods], "images")
-    if warning is not None:
-        fig.suptitle(warning, color=RANDOM_COLOR, fontsize=10, fontweight="bold")
+            name_model(ax, *model_label(model), axis="x")
+    bare(axes)
+    warn_random(fig, [model_label(m) for m in mods], "images")
     fig.tight_layout()
     return fig
 
@@ -100,9 +94,4 @@ def _knob(name: str, value: float) -> str:
     if name == "iterations":
         return f"{int(value)} iterations"
     return f"{'L2' if name == 'l2_reg' else name}={value:g}"
-
-
-def _bare(ax: plt.Axes) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
 

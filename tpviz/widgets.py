@@ -27,8 +27,7 @@ from ._classviz import Init, _check_knobs, class_visualization, start_image
 from ._errors import InputError, TpvizError
 from ._images import deprocess
 from ._inputs import check_positive, model_device
-from ._models import model_info
-from ._plots import RANDOM_COLOR
+from ._plots import RANDOM_COLOR, model_label
 from ._sweeps import Sweep, _position, _values, sweep
 
 TP_SETTING = {"lr": 5.0, "l2_reg": 1e-3, "iterations": 200}  # where the sliders start, or the nearest grid value
@@ -148,8 +147,7 @@ class Explorer:
         lr = self.lr.value if lr is None else lr
         l2_reg = self.l2_reg.value if l2_reg is None else l2_reg
         iterations = self.iterations.value if iterations is None else iterations
-        _check_knobs(lr=[lr], l2_reg=[l2_reg], iterations=[iterations], size=self._knobs["size"],
-                     **{k: self._knobs[k] for k in ("blur_every", "blur_sigma", "max_jitter")})
+        _check_knobs(lr=[lr], l2_reg=[l2_reg], iterations=[iterations], **self._knobs)
         at = _grid_index(self._grid, lr=lr, l2_reg=l2_reg, iterations=iterations)
         with self._silently():
             self.model.value = self.model.value if model is None else model
@@ -243,8 +241,7 @@ class Explorer:
 
     def _display(self, view: View) -> View:
         self.image.value = png(view.image, size=self._display_size)
-        random = (info := model_info(self._models[view.model])) is not None and info.random
-        self.title.value = _title(view, random=random)
+        self.title.value = _title(view, random=model_label(self._models[view.model])[1])
         self.current = view
         self._ready()
         return view
@@ -316,10 +313,9 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
     starts = {"noise": None} if starts is None else dict(starts)
     grid = {"lr": _values(lr, "lr", float), "l2_reg": _values(l2_reg, "l2_reg", float),
             "iterations": _values(iterations, "iterations", int)}
-    knobs = {"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed, "size": size}
-    _check_knobs(**grid, blur_every=blur_every, blur_sigma=blur_sigma, max_jitter=max_jitter, size=size)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InputError(f"seed must be an int, got {seed!r}")
+    knobs: dict[str, Any] = {"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed,
+                             "size": size}
+    _check_knobs(lr=grid["lr"], l2_reg=grid["l2_reg"], iterations=grid["iterations"], **knobs)
     check_positive(batch_size, "batch_size", integer=True)
     if display_size is None:
         display_size = size * math.ceil(224 / size)
@@ -346,8 +342,7 @@ def png(image: torch.Tensor, *, size: int | None = None) -> bytes:
 
 def _models(models: nn.Module | Mapping[str, nn.Module]) -> dict[str, nn.Module]:
     if isinstance(models, nn.Module):
-        info = model_info(models)
-        return {type(models).__name__ if info is None else info.name: models}
+        return {model_label(models)[0]: models}
     if not isinstance(models, Mapping) or not models:
         raise InputError("models must be a model or a non-empty dict of names -> models, "
                          "e.g. {'SqueezeNet': squeezenet, 'VGG16': vgg}")
