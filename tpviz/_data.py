@@ -47,12 +47,22 @@ def load_imagenet_val(count: int = VAL_COUNT) -> ImageNetVal:
     return ImageNetVal(images, labels, [class_name(int(i)) for i in labels])
 
 
+def val_file_candidates() -> list[Path]:
+    """Where ``imagenet_val_25.npz`` is looked for, in order: ``$TPVIZ_DATA_DIR``, then ``data/``."""
+    return [d / VAL_FILE for d in (env_dir(DATA_DIR_ENV), repo_data_dir()) if d is not None]
+
+
+def val_file_on_disk() -> Path | None:
+    """The first of ``val_file_candidates()`` that exists (nothing is downloaded), or None."""
+    return next((path for path in val_file_candidates() if path.is_file()), None)
+
+
 def find_val_file() -> Path:
     """Path of ``imagenet_val_25.npz``: ``$TPVIZ_DATA_DIR``, then ``data/``, else downloaded into ``data/``."""
-    candidates = [d / VAL_FILE for d in (env_dir(DATA_DIR_ENV), repo_data_dir()) if d is not None]
-    for path in candidates:
-        if path.is_file():
-            return path
+    found = val_file_on_disk()
+    if found is not None:
+        return found
+    candidates = val_file_candidates()
     target = repo_data_dir() / VAL_FILE
     try:
         return fetch(VAL_URL, target, sha256=VAL_SHA256)
