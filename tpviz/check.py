@@ -277,7 +277,7 @@ def _signature_problem(fn: Callable[..., object], args: tuple[object, ...], call
 
 
 _HINTS = (
-    ("does not require grad and does not have a grad_fn",
+    ("does not require grad",  # backward() of a score that needs no gradient, or autograd.grad w.r.t. such an x
      "x must record gradients: call the model on a copy made with x.detach().clone().requires_grad_(True), "
      "and ask for the gradient of that copy."),
     ("leaf Variable that requires grad is being used in an in-place operation",
@@ -347,6 +347,10 @@ class _State:
             messages.append(f"Your function switched on requires_grad on the caller's {x} (or left a .grad on "
                             f"it): take a copy that records gradients instead, {x}.detach().clone()"
                             ".requires_grad_(True), so the caller's tensor is left as it was.")
+        if len(after.weights) != len(self.weights) or len(after.training) != len(self.training):
+            messages.append("Your function changed the model itself (it added, removed or replaced layers or "
+                            "parameters): only the image may change, never the network.")
+            return messages
         if any(a and not b for a, b in zip(after.has_grad, self.has_grad)):
             messages.append("Your function left .grad on the model's parameters (.backward() computes the weights' "
                             "gradients too): use torch.autograd.grad(total, x_copy), which computes the gradient "
@@ -355,7 +359,7 @@ class _State:
             messages.append("Your function changed requires_grad of the model's parameters and did not restore "
                             "it: put every parameter's flag back before returning (torch.autograd.grad needs no "
                             "freezing at all).")
-        if any(not torch.equal(a, b) for a, b in zip(after.weights, self.weights)):
+        if any(a.shape != b.shape or not torch.equal(a, b) for a, b in zip(after.weights, self.weights)):
             messages.append("Your function changed the model's weights: only the image may change, never the "
                             "network.")
         if after.training != self.training:
@@ -398,9 +402,9 @@ def _as_tensor(out: object, like: torch.Tensor, what: str) -> tuple[torch.Tensor
                         "with every call in a loop): return a detached tensor (.detach(), or compute it inside "
                         "`with torch.no_grad():`).")
         out = out.detach()
-    if not out.is_floating_point():
-        messages.append(f"Your result has dtype {out.dtype}: return a float tensor ({like.dtype}, like x).")
-    elif out.dtype != like.dtype:
+    if not out.is_floating_point():  # integers or booleans: comparing values would say nothing more
+        return None, [*messages, f"Your result has dtype {out.dtype}: return a float tensor ({like.dtype}, like x)."]
+    if out.dtype != like.dtype:
         messages.append(f"Your result is {out.dtype}, but x is {like.dtype}: keep x's dtype (no .double(), "
                         ".half() or .float64 conversion).")
     if out.device != like.device:
