@@ -1,0 +1,101 @@
+"""``tpviz figures``: the gallery page, the output folder's safety, and one real run in fast mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tpviz._cli import main
+from tpviz._figures import FAST_SETTINGS, FigureSettings, describe_settings, stages
+from tpviz._figures_cli import MARKER, parse_models, prepare_folder
+from tpviz._gallery import RANDOM_NOTE, Entry, render_gallery
+
+EXPECTED = ["figure01_saliency_squeezenet1_1", "figure02_saliency_vgg16", "figure03_fooling", "table_attacks",
+            "figure04_class_from_noise", "figure05_sweep_learning_rate", "figure06_sweep_iterations", "figure07_sweep_l2",
+            "figure08_class_from_photo", "figure09_compare_from_noise", "figure10_compare_from_photo"]
+
+
+def test_gallery_entry_is_exact_and_escaped():
+    entry = Entry("3", "Fool <b>", "a & b", {"target": "<script>alert(1)</script>"}, ["vgg16"], "f\".png", None, 1.25)
+    page = render_gallery([entry], title="T", summary={"command": "tpviz figures"})
+    assert ('<figure id="figure-3">\n<img src="f&quot;.png" alt="Figure 3: Fool &lt;b&gt;">\n'
+            "<figcaption><strong>Figure 3. Fool &lt;b&gt;.</strong> a &amp; b\n"
+            f'<p class="random">vgg16: {RANDOM_NOTE}.</p>\n'
+            '<dl class="params"><dt>target</dt><dd>&lt;script&gt;alert(1)&lt;/script&gt;</dd>'
+            "<dt>computed in</dt><dd>1.2 s (this stage)</dd></dl></figcaption>\n</figure>") in page
+    assert "<script>" not in page and '<dl class="params"><dt>command</dt><dd>tpviz figures</dd></dl>' in page
+
+
+def test_gallery_says_random_weights_once_at_the_top_and_on_each_figure_that_uses_them():
+    real = Entry("1", "Saliency", "c", {}, [], "a.png")
+    fake = Entry("2", "Saliency", "c", {}, ["vgg16"], "b.png")
+    table = Entry("table", "Table", "c", {}, [], None, "method eps\nnaive 1 <")
+    page = render_gallery([real, fake, table], title="T", summary={}, random_models=["vgg16"])
+    assert page.count('class="random"') == 2  # the note at the top, and Figure 2's
+    assert '<p class="random">vgg16: RANDOM WEIGHTS' in page.split('<figure id="figure-1">')[0]
+    assert RANDOM_NOTE not in page.split('<figure id="figure-1">')[1].split('<figure id="figure-2">')[0]
+    assert '<figure id="table">\n<pre>method eps\nnaive 1 &lt;</pre>' in page
+
+
+def test_models_option():
+    assert parse_models(" squeezenet1_1 , vgg16 ") == ["squeezenet1_1", "vgg16"]
+    for bad in ("", "a,b,c", "vgg16,vgg16"):
+        with pytest.raises(Exception, match="one or two different model names"):
+            parse_models(bad)
+
+
+def test_folder_of_someone_else_is_refused_untouched(tmp_path: Path):
+    (tmp_path / "essay.txt").write_text("my work")
+    with pytest.raises(Exception, match="--force"):
+        prepare_folder(tmp_path, force=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["essay.txt"]
+    assert prepare_folder(tmp_path, force=True) == tmp_path and (tmp_path / MARKER).exists()
+    assert (tmp_path / "essay.txt").read_text() == "my work"
+
+
+def test_folder_made_by_figures_is_reused_and_a_file_is_refused(tmp_path: Path):
+    out = prepare_folder(tmp_path / "new" / "figs", force=False)
+    (out / "figure01_saliency_squeezenet1_1.png").write_bytes(b"old")
+    assert prepare_folder(out, force=False) == out
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(Exception, match="is a file"):
+        prepare_folder(tmp_path / "file", force=False)
+
+
+def test_fast_settings_shrink_work_but_keep_every_figure():
+    full, fast = FigureSettings(), FAST_SETTINGS
+    assert fast.iterations < full.iterations and fast.table_images < full.table_images
+    assert (len(fast.lrs), len(fast.l2s), len(fast.iteration_counts)) == (2, 2, 2)
+    assert "eps=1/255, 2/255, 4/255" in describe_settings(full) and "lrs=1, 3, 5, 7, 9" in describe_settings(full)
+    assert [label for label, _ in stages([object()])][-1].startswith("Figure 8")
+    assert [label for label, _ in stages([object(), object()])][-1].startswith("Figures 9-10")
+
+
+@pytest.mark.slow
+def test_fast_run_writes_every_figure_table_and_the_gallery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]):
+    from tpviz._data import val_file_on_disk
+
+    if val_file_on_disk() is None:
+        pytest.skip("imagenet_val_25.npz is not on this machine (set TPVIZ_DATA_DIR)")
+    monkeypatch.setenv("TPVIZ_ALLOW_RANDOM_WEIGHTS", "1")  # VGG16 (and SqueezeNet without its weights) on random ones
+    out = tmp_path / "figures"
+    assert main(["figures", "--fast", "--out", str(out), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "[1/7] Figures 1-2: saliency maps" in err and "[7/7] Figures 9-10" in err and err.count("done in") == 7
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [Path(f["file"]).stem if f["file"] else "table_attacks" for f in manifest["figures"]] == EXPECTED
+    page = (out / "index.html").read_text()
+    for name in EXPECTED:
+        if name.startswith("figure"):
+            png = Image.open(out / f"{name}.png")
+            assert png.size[0] > 200 and "model" in png.info["Description"], name
+            assert f'src="{name}.png"' in page
+    assert "FAST (fewer iterations" in page and "tpviz figures --out" in page
+    random = {f["number"] for f in manifest["figures"] if f["random_models"]}
+    assert {"2", "3", "9", "10"} <= random, "VGG16 runs on random weights here: its figures must say so"
+    table = (out / "table_attacks.txt").read_text()
+    assert [line.split()[0] for line in table.splitlines()[-9:]] == ["naive", "fgsm", "pgd"] * 3

@@ -1,0 +1,132 @@
+"""``tpviz figures``: every figure of the TP and the attack table, as PNGs and one ``index.html`` gallery."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ._errors import InputError
+
+HELP = "regenerate every figure of the TP (1-10) and the attack table into a folder, with an index.html gallery"
+MARKER = ".tpviz-figures"  # marks a folder this command made, whose files it may replace
+DEFAULT_MODELS = "squeezenet1_1,vgg16"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="figures", help="output folder (default: figures/)")
+    parser.add_argument("--models", default=DEFAULT_MODELS,
+                        help="one or two torchvision models, comma-separated: the first plays SqueezeNet's part, "
+                             f"the second VGG16's (Figures 2, 9, 10); default {DEFAULT_MODELS}")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
+    parser.add_argument("--fast", action="store_true",
+                        help="the notebooks' fast mode (also TPVIZ_FAST=1): few iterations, every figure still made")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a non-empty folder that tpviz figures did not make")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = parse_models(args.models)
+    out = prepare_folder(Path(args.out), force=args.force)
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never open a window
+    from ._config import fast_mode
+
+    fast = args.fast or fast_mode()
+    started = time.perf_counter()
+    artifacts, seconds, summary = make_all(names, device=args.device, fast=fast)
+    summary = {"command": command_line(args, fast=fast), **summary, "total time": f"{time.perf_counter() - started:.0f} s",
+               "made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    index = write_all(out, artifacts, seconds, summary=summary)
+    print(f"wrote {len(artifacts)} figures and tables to {out}/; open {index}")
+    return 0
+
+
+def parse_models(text: str) -> list[str]:
+    """``"squeezenet1_1,vgg16"`` -> the names; one or two, each known to torchvision (checked by load_model)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not 1 <= len(names) <= 2 or len(set(names)) != len(names):
+        raise InputError(f"--models takes one or two different model names, comma-separated, got {text!r} "
+                         f"(e.g. --models {DEFAULT_MODELS})")
+    return names
+
+
+def prepare_folder(out: Path, *, force: bool) -> Path:
+    """Create ``out`` (and its marker); refuse a non-empty folder this command did not make, unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {str(out)!r} is a file; give a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists() and not force:
+        raise InputError(f"{str(out)!r} holds files that tpviz figures did not write; choose another --out "
+                         "(an empty or new folder), or pass --force to write beside them")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by `tpviz figures`; its PNGs, tables and index.html are replaced on each run\n")
+    return out
+
+
+def make_all(names: list[str], *, device: str, fast: bool) -> tuple[list, dict[str, float], dict[str, object]]:
+    """Load the models and the images, and run every stage with a progress bar each."""
+    import torch
+
+    from ._data import load_imagenet_val
+    from ._figures import FAST_SETTINGS, FigureSettings, Run, describe_settings, stages
+    from ._images import preprocess
+    from ._models import describe_model, load_model, resolve_device
+    from ._progress import StageProgress
+
+    dev = resolve_device(device)
+    models = [load_model(name, device=dev) for name in names]
+    val = load_imagenet_val()
+    settings = FAST_SETTINGS if fast else FigureSettings()
+    todo = stages(models)
+    bar = StageProgress(len(todo))
+    run_state = Run(models, val, preprocess(val.images, device=dev), settings)
+    artifacts, seconds = [], {}
+    for label, stage in todo:
+        with bar.stage(label) as update:
+            made = stage(run_state, update)
+        for artifact in made:
+            seconds[artifact.name] = bar.seconds[label]
+        artifacts.extend(made)
+    summary = {"models": ", ".join(map(describe_model, models)), "device": f"{dev} (torch {torch.__version__}, "
+               f"{torch.get_num_threads()} CPU threads)", "mode": "FAST (fewer iterations: not the TP's figures)"
+               if fast else "full (the TP's parameters)", "settings": describe_settings(settings)}
+    return artifacts, seconds, summary
+
+
+def write_all(out: Path, artifacts: list, seconds: dict[str, float], *, summary: dict[str, object]) -> Path:
+    """Save each figure as PNG (parameters written on it) and each table as text, then the gallery."""
+    import matplotlib.pyplot as plt
+
+    from ._gallery import Entry, render_gallery
+    from ._plots import save_figure
+
+    entries = []
+    for a in artifacts:
+        file = None
+        if a.figure is not None:
+            file = f"{a.name}.png"
+            save_figure(a.figure, out / file, params=a.params, overwrite=True)
+            plt.close(a.figure)
+        if a.table is not None:
+            (out / f"{a.name}.txt").write_text(f"{a.title}\n{a.caption}\n\n{a.table}\n", encoding="utf-8")
+        entries.append(Entry(a.number, a.title, a.caption, a.params, a.random_models, file, a.table,
+                             seconds.get(a.name)))
+    random = sorted({name for a in artifacts for name in a.random_models})
+    index = out / "index.html"
+    index.write_text(render_gallery(entries, title="tpviz: the TP's figures", summary=summary, random_models=random),
+                     encoding="utf-8")
+    manifest = [{"number": e.number, "title": e.title, "file": e.file, "params": {k: str(v) for k, v in e.params.items()},
+                 "random_models": list(e.random_models), "seconds": e.seconds} for e in entries]
+    (out / "manifest.json").write_text(json.dumps({"summary": summary, "figures": manifest}, indent=1) + "\n",
+                                       encoding="utf-8")
+    return index
+
+
+def command_line(args: argparse.Namespace, *, fast: bool) -> str:
+    """The command that reproduces this run."""
+    words = ["tpviz", "figures", "--out", str(args.out), "--models", args.models, "--device", args.device]
+    return " ".join(map(shlex.quote, words + (["--fast"] if fast else [])))
