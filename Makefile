@@ -1,3 +1,4 @@
+# make figures  set up .venv (once) and write every figure of the TP to figures/ (FIGURES_ARGS=--fast: quick)
 # make test   set up .venv (once) and run every test, notebooks included (fast mode)
 # make lab    set up .venv (once) and open JupyterLab on notebooks/
 # make bench  run the benchmarks
@@ -13,13 +14,16 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 pip_install = $(PIP) install -e '.[$(1)]' > $(VENV)/pip-$(1).log 2>&1 || \
 	{ grep -v '^WARNING: Location' $(VENV)/pip-$(1).log; exit 1; }
 
-.PHONY: test lab bench lint clean
+.PHONY: figures test lab bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing tpviz and its dependencies into $(VENV) (a few minutes the first time)..."
 	$(call pip_install,test)
 	touch $@
+
+figures: $(STAMP)
+	$(VENV)/bin/tpviz figures --out figures $(FIGURES_ARGS)
 
 test: $(STAMP)
 	TPVIZ_FAST=1 $(PY) -m pytest
