@@ -81,12 +81,22 @@ def fill(nb: dict[str, Any], answers: dict[str, str]) -> dict[str, Any]:
     return nb
 
 
+def is_figure_cell(cell: dict[str, Any]) -> bool:
+    """A code cell that shows a figure (a call outside a comment)."""
+    code = re.sub(r"#.*", "", "".join(cell["source"]))
+    return cell["cell_type"] == "code" and re.search(r"plt\.show\(|plot_\w+\(", code) is not None
+
+
+def figure_cells(section: int) -> int:
+    return sum(map(is_figure_cell, template(section)["cells"]))
+
+
 def run_cells(nb: dict[str, Any], *, figures: bool = True) -> dict[str, Any]:
     """What running every cell leaves: execution counts, and an image under each figure cell."""
     nb = copy.deepcopy(nb)
     for count, cell in enumerate((c for c in nb["cells"] if c["cell_type"] == "code"), 1):
         cell["execution_count"] = count
-        if figures and re.search(r"plt\.show\(|plot_\w+\(", "".join(cell["source"])):
+        if figures and is_figure_cell(cell):
             cell["outputs"] = [{"output_type": "display_data", "metadata": {},
                                 "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure size 640x480>"]}}]
     return nb
@@ -249,7 +259,7 @@ def test_half_answered_metadata_destroyed_and_truncated(graded):
         unreadable="03_class_visualization.ipynb: not valid JSON: ends early (truncated?)",
         unanswered="q4 q8 q9 q10 q11", unchanged="q3", short="q2",
         not_executed="01_saliency_maps.ipynb",
-        figures_missing="02_adversarial_examples.ipynb: 4 of 4 figure cells",
+        figures_missing=f"02_adversarial_examples.ipynb: {figure_cells(2)} of {figure_cells(2)} figure cells",
         duplicate="q1 q5 q6 q7 identical to sub/alice; q1 identical to sub/carol; q6 identical to sub/dave; "
                   "q1 q5 q6 q7 identical to sub/erin",
         found_by="q5 after heading; q6 after heading; q7 after heading; q8 not found; q9 not found; "
@@ -263,7 +273,7 @@ def test_copied_file_nbformat_3_and_huge_file(graded):
          "q7": "x"},
         unreadable="03_class_visualization.ipynb: 1.2 MB, over the 1 MB limit (--max-mb): not read",
         unanswered="q6 q8 q9 q10 q11", short="q7",
-        figures_missing="02_adversarial_examples.ipynb: 4 of 4 figure cells",
+        figures_missing=f"02_adversarial_examples.ipynb: {figure_cells(2)} of {figure_cells(2)} figure cells",
         duplicate="same file as sub/alice; q1 identical to sub/bob; q1 q2 q3 q4 identical to sub/erin",
         found_by="q8 not found; q9 not found; q10 not found; q11 not found",
         notes="02_adversarial_examples.ipynb: nbformat 3, not 4")
@@ -298,7 +308,7 @@ def test_a_folder_of_everyones_notebook_01_gives_one_row_per_notebook(graded):
     assert graded["rows"]["flat/frank.ipynb"] == row(
         "flat/frank.ipynb", ["flat/frank.ipynb"], {"q1": "Sensitivity of the score to each pixel.", "q2": TEMPLATE,
                                                    "q3": EVE["q3"], "q4": TEMPLATE},
-        unchanged="q2 q4", short="q1", figures_missing="frank.ipynb: 4 of 4 figure cells",
+        unchanged="q2 q4", short="q1", figures_missing=f"frank.ipynb: {figure_cells(1)} of {figure_cells(1)} figure cells",
         duplicate="q3 identical to flat/eve.ipynb")
 
 
@@ -522,6 +532,9 @@ def read_bytes(tmp_path: Path, data: bytes, **kw: Any):
     (b'{"worksheets": [{"cells": 3}]}', ""),
     (b"[" * 200_000 + b"]" * 200_000, "not a notebook: JSON nested too deeply"),
     (b"\x00\xff\xfe garbage \x80", "not valid JSON: line 1, column 1: Expecting value"),
+    (b'{"cells": [], "n": ' + b"9" * 5000 + b"}", "not valid JSON: Exceeds the limit (4300 digits) for integer string "
+                                                 "conversion: value has 5000 digits; use sys.set_int_max_str_digits() "
+                                                 "to increase the limit"),
 ])
 def test_broken_files_give_a_reason_never_an_exception(tmp_path, data, error):
     nb = read_bytes(tmp_path, data)
@@ -567,7 +580,8 @@ def test_nbformat_3_reads_code_cells_from_input_and_prompt_number(tmp_path):
     nb = read_bytes(tmp_path, dump(to_v3(run_cells(fill(template(3), answers("q8"))))))
     assert nb.notes == ("nbformat 3, not 4",)
     assert nb.answers["q8"].text == GOOD["q8"]
-    assert (nb.executed, nb.figure_cells, nb.figures_missing) == (True, 7, 7)
+    assert (nb.executed, nb.figure_cells, nb.figures_missing) == (True, figure_cells(3), figure_cells(3))
+    assert figure_cells(3) >= 7  # Figures 4-10
 
 
 # ---------------------------------------------------------------------------------------------- finding answers
@@ -678,3 +692,14 @@ def test_the_kit_ships_the_rubric():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'^tpviz = \[[^\]]*"grading_rubric\.json"', pyproject, re.M)
     assert re.search(r'^    "mistune>=3', pyproject, re.M)
+
+
+def test_hostile_file_and_folder_names_are_escaped_everywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    put(tmp_path / "=cmd|calc" / "<b onmouseover=x>&.ipynb", fill(template(1), answers("q1")))
+    assert _grade_cli.run(parse("=cmd|calc", "--out", "g")) == 0
+    rows = list(csv.reader(io.StringIO((tmp_path / "g" / "grades.csv").read_text("utf-8-sig"))))
+    assert rows[1][:2] == ["'=cmd|calc", "'=cmd|calc/<b onmouseover=x>&.ipynb"]
+    page = (tmp_path / "g" / "report.html").read_text(encoding="utf-8")
+    assert "<b " not in page
+    assert '<h3>=cmd|calc</h3>\n<ul class="files">\n<li>=cmd|calc/&lt;b onmouseover=x&gt;&amp;.ipynb</li>' in page

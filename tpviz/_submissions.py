@@ -43,6 +43,7 @@ MAX_ANSWER_CHARS = 20_000  # longer answers are cut (spreadsheets hold at most 3
 _HEADING = re.compile(r"^[\s*_#>]*question\s+(\d+)\b", re.IGNORECASE)
 _MARKDOWN_TITLE = re.compile(r"^\s{0,3}#{1,6}\s")
 _FIGURE_CALL = re.compile(r"\bplt\.show\(|\bplot_\w+\(")
+_COMMENT = re.compile(r"#.*")
 _IMAGE_KEYS = ("image/png", "image/jpeg", "image/svg+xml", "png", "jpeg", "svg")  # v4 and v3 output keys
 
 
@@ -151,6 +152,8 @@ def read_notebook(path: Path, *, max_bytes: int = int(MAX_MB * 1e6)) -> Notebook
         return replace(base, error=f"not valid JSON: {why}", notes=notes)
     except RecursionError:
         return replace(base, error="not a notebook: JSON nested too deeply", notes=notes)
+    except ValueError as err:  # e.g. a number too long for Python's int conversion limit
+        return replace(base, error=f"not valid JSON: {str(err).splitlines()[0][:200]}", notes=notes)
     if not isinstance(nb, dict):
         return replace(base, error="not a notebook: the JSON is not an object", notes=notes)
     cells, format_notes = _cells(nb)
@@ -288,7 +291,7 @@ def _execution(cells: list[dict[str, Any]]) -> tuple[bool, int, int]:
 
     A notebook counts as executed when a code cell other than those tagged ``nbval-check-output`` (which
     the kit ships with stored outputs) has an execution count. Figure cells are code cells that call
-    ``plt.show()`` or a ``plot_*`` function; each should have an image output once run.
+    ``plt.show()`` or a ``plot_*`` function outside a comment; each should have an image output once run.
     """
     executed, figures, missing = False, 0, 0
     for cell in cells:
@@ -300,7 +303,7 @@ def _execution(cells: list[dict[str, Any]]) -> tuple[bool, int, int]:
         count = cell.get("execution_count", cell.get("prompt_number"))  # v4, v3
         if count is not None and not checked:
             executed = True
-        if _FIGURE_CALL.search(_source(cell)):
+        if _FIGURE_CALL.search(_COMMENT.sub("", _source(cell))):
             figures += 1
             outputs = cell.get("outputs")
             outputs = outputs if isinstance(outputs, list) else []
@@ -334,13 +337,13 @@ def collect(paths: Sequence[str | os.PathLike[str]], *, rows: str = "auto", max_
     files = [read_notebook(p, max_bytes=int(max_mb * 1e6)) for p in find_notebooks(paths)]
     groups: dict[Path, list[NotebookFile]] = {}
     for nb in files:
-        groups.setdefault(nb.path.parent, []).append(nb)
+        groups.setdefault(nb.path.resolve().parent, []).append(nb)
     sections_seen = sorted({s for nb in files for s in nb.sections})
     everything = tuple(q for s in sections_seen for q in SECTIONS[s])
     submissions = []
-    for folder, members in groups.items():
+    for members in groups.values():
         if rows == "folder" or rows == "auto" and _disjoint(members):
-            submissions.append(_submission(_display(folder), members, everything))
+            submissions.append(_submission(_display(members[0].path.parent), members, everything))
         else:
             for nb in members:
                 expected = tuple(q for s in sorted(nb.sections) for q in SECTIONS[s])
