@@ -542,6 +542,13 @@ def test_broken_files_give_a_reason_never_an_exception(tmp_path, data, error):
     assert nb.answers == {}
 
 
+def test_a_notebook_without_questions_says_so(tmp_path):
+    nb = read_bytes(tmp_path, dump({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                    "cells": [{"cell_type": "markdown", "metadata": {}, "source": "hello"}]}))
+    assert (nb.error, nb.answers) == ("", {})
+    assert nb.notes == ("no answer cells or 'Question N' headings found (not one of the kit's notebooks?)",)
+
+
 def test_size_cap_is_checked_before_reading(tmp_path):
     nb = read_bytes(tmp_path, dump(template(1)), max_bytes=1000)
     assert nb.error == "0.0 MB, over the 0.001 MB limit (--max-mb): not read"

@@ -161,6 +161,8 @@ def read_notebook(path: Path, *, max_bytes: int = int(MAX_MB * 1e6)) -> Notebook
     if cells is None:
         return replace(base, error="not a notebook: no cells", notes=notes)
     answers, answer_notes = find_answers(cells)
+    if not answers:
+        answer_notes += ("no answer cells or 'Question N' headings found (not one of the kit's notebooks?)",)
     executed, figure_cells, missing = _execution(cells)
     return replace(base, notes=notes + answer_notes, answers=answers, executed=executed,
                    figure_cells=figure_cells, figures_missing=missing)
