@@ -150,6 +150,7 @@ SALIENCY_SLIPS = {
     "numpy": (lambda m, x, y: saliency_right(m, x, y).numpy(), "numpy array"),
     "float64": (lambda m, x, y: saliency_right(m, x, y).double(), ("torch.float64", "keep x's dtype")),
     "long": (lambda m, x, y: saliency_right(m, x, y).long(), "dtype torch.int64"),
+    "other device": (lambda m, x, y: saliency_right(m, x, y).to("meta"), "is on meta, but x is on cpu"),
     "still in the graph": (lambda m, x, y: (x.detach().clone().requires_grad_(True) * 0).sum(1) + saliency_right(m, x, y),
                            "still requires grad"),
     "None": (lambda m, x, y: None, "returned None: did you forget the `return` line?"),
@@ -237,6 +238,16 @@ def test_every_check_reports_not_written_without_raising(check_fn):
 
     result = run(check_fn, stub)
     assert not result.written and "write your code here" in result.messages[0]
+
+
+def test_not_implemented_inside_torch_is_an_error_not_a_stub():
+    def my_saliency(model, x, y):
+        x.to("meta").tolist()  # torch raises NotImplementedError: cannot copy out of a meta tensor
+        return saliency_right(model, x, y)
+
+    result = run(check.saliency, my_saliency)
+    assert result.written and not result.passed
+    assert result.messages[0].startswith("Your function raised NotImplementedError: ")
 
 
 def test_exception_shows_type_message_and_line():

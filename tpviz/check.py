@@ -237,6 +237,8 @@ def _run(name: str, fn: Callable[..., object], args: tuple[object, ...], call: s
         try:
             out = fn(*args)
         except NotImplementedError as err:
+            if not _raised_by(fn, err):  # from torch, say: a real error, not a stub
+                return _finish(CheckResult(name, passed=False, messages=(_exception_message(fn, err),)), quiet)
             text = first_line(err) if str(err).strip() else "NotImplementedError"
             message = (f"Your function raised NotImplementedError ({text}): write your code in the cell, in place "
                        "of the `raise NotImplementedError(...)` line, then run the cell again.")
@@ -298,16 +300,32 @@ _HINTS = (
 )
 
 
+def _own_frames(fn: Callable[..., object], err: BaseException) -> list[traceback.FrameSummary]:
+    """The traceback's frames in the file (for a notebook: the cell) where ``fn`` was written."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    return [f for f in traceback.extract_tb(err.__traceback__) if f.filename == code.co_filename]
+
+
+def _raised_by(fn: Callable[..., object], err: BaseException) -> bool:
+    """Whether ``err`` comes from a ``raise`` statement in the student's own code (not from torch, say)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    code = getattr(fn, "__code__", None)
+    if code is None or not frames:
+        return True
+    last = frames[-1]
+    return last.filename == code.co_filename and (not last.line or last.line.lstrip().startswith("raise"))
+
+
 def _exception_message(fn: Callable[..., object], err: Exception) -> str:
     text = first_line(err)
     where = ""
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == code.co_filename]
-        if frames:
-            last = frames[-1]
-            line = f": `{last.line.strip()}`" if last.line else ""
-            where = f" (line {last.lineno}, in {last.name}{line})"
+    frames = _own_frames(fn, err)
+    if frames:
+        last = frames[-1]
+        line = f": `{last.line.strip()}`" if last.line else ""
+        where = f" (line {last.lineno}, in {last.name}{line})"
     hint = next((h for pattern, h in _HINTS if pattern in str(err)), "fix it and run the cell again.")
     return f"Your function raised {type(err).__name__}: {text}{where}. Hint: {hint}"
 
@@ -410,7 +428,10 @@ def _as_tensor(out: object, like: torch.Tensor, what: str) -> tuple[torch.Tensor
     if out.device != like.device:
         messages.append(f"Your result is on {out.device}, but x is on {like.device}: return it on x's device "
                         "(no .cpu() or .cuda() inside the function).")
-    return out.to(like.device, like.dtype), messages
+    try:
+        return out.to(like.device, like.dtype), messages
+    except (RuntimeError, NotImplementedError):  # e.g. a tensor on the meta device, which holds no values
+        return None, messages
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, atol: float) -> bool:
