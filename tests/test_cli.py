@@ -33,6 +33,7 @@ def test_every_public_name_resolves_to_its_module_s_object():
     for name, module in tpviz._LAZY.items():
         assert getattr(tpviz, name) is getattr(importlib.import_module(f"tpviz.{module}"), name), name
     assert set(tpviz.__all__) <= set(dir(tpviz))
+    assert tpviz.check.saliency.__module__ == "tpviz.check" and callable(tpviz.widgets.explorer)
     with pytest.raises(AttributeError, match="no attribute 'saliency_map'"):
         tpviz.saliency_map  # noqa: B018
 

@@ -31,6 +31,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "_viz_plots": ("plot_sweep", "plot_class_visualization"),
 }
 _LAZY = {name: module for module, names in _MODULES.items() for name in names}
+_SUBMODULES = ("check", "widgets")  # public submodules, also imported on first use: tpviz.check.saliency(...)
 
 __all__ = sorted(_LAZY)
 
@@ -58,8 +59,10 @@ def __getattr__(name: str) -> Any:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)  # importing sets the attribute for next time
     raise AttributeError(f"module 'tpviz' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
