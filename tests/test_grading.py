@@ -17,17 +17,12 @@ from typing import Any
 import pytest
 
 from tpviz import _cli, _grade_cli, _submissions
+from tpviz._answers import QUESTIONS, SECTIONS, TEMPLATE, find_answers
 from tpviz._errors import InputError
+from tpviz._notebook_files import read_notebook
 from tpviz._report import csv_cell, csv_text, render_markdown, safe_url
 from tpviz._rubric import load_rubric
-from tpviz._submissions import (
-    QUESTIONS,
-    SECTIONS,
-    TEMPLATE,
-    collect,
-    find_answers,
-    read_notebook,
-)
+from tpviz._submissions import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {1: ROOT / "notebooks" / "01_saliency_maps.ipynb", 2: ROOT / "notebooks" / "02_adversarial_examples.ipynb",

@@ -19,8 +19,10 @@ from typing import Any
 
 import mistune
 
+from ._answers import QUESTIONS, Answer, is_template
+from ._flags import FLAG_COLUMNS, flags, status
 from ._rubric import Question
-from ._submissions import FLAG_COLUMNS, MIN_WORDS, QUESTIONS, Answer, Submission, flags, is_template, status
+from ._submissions import MIN_WORDS, Submission
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
