@@ -210,9 +210,8 @@ def compare_stage(run: Run, progress: Update) -> list[Artifact]:
     photo = run.val.names[0]
     out = []
     for number, (key, start, init) in enumerate((("noise", "noise", None), ("photo", photo, run.x[:1])), start=9):
-        done = 0 if key == "noise" else n
         result = class_visualization(other, s.target, init=init, **_knobs(s), iterations=n,
-                                     callback=lambda t, _, d=done: progress(d + t, 2 * n))
+                                     callback=_offset(progress, 0 if key == "noise" else n, 2 * n))
         mine = _cached(run, key)
         out.append(Artifact(
             f"figure{number:02d}_compare_from_{key}", str(number), f"{s.target.capitalize()} from {start}: "
@@ -258,8 +257,13 @@ def _arch(model: nn.Module) -> str:
     return info.name if info is not None else type(model).__name__
 
 
-def _knobs(s: FigureSettings) -> dict[str, float]:
+def _knobs(s: FigureSettings) -> dict[str, Any]:
     return {"lr": s.lr, "l2_reg": s.l2_reg, "seed": s.seed}
+
+
+def _offset(progress: Update, done: int, total: int) -> Callable[[int, torch.Tensor], None]:
+    """A class_visualization callback that reports its iterations as ``done + t`` of ``total``."""
+    return lambda t, _: progress(done + t, total)
 
 
 def _params(s: FigureSettings, iterations: object) -> dict[str, object]:

@@ -8,8 +8,12 @@ import shlex
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._errors import InputError
+
+if TYPE_CHECKING:  # the command imports torch and matplotlib only when it runs
+    from ._figures import Artifact
 
 HELP = "regenerate every figure of the TP (1-10) and the attack table into a folder, with an index.html gallery"
 MARKER = ".tpviz-figures"  # marks a folder this command made, whose files it may replace
@@ -67,7 +71,7 @@ def prepare_folder(out: Path, *, force: bool) -> Path:
     return out
 
 
-def make_all(names: list[str], *, device: str, fast: bool) -> tuple[list, dict[str, float], dict[str, object]]:
+def make_all(names: list[str], *, device: str, fast: bool) -> tuple[list[Artifact], dict[str, float], dict[str, object]]:
     """Load the models and the images, and run every stage with a progress bar each."""
     import torch
 
@@ -84,20 +88,21 @@ def make_all(names: list[str], *, device: str, fast: bool) -> tuple[list, dict[s
     todo = stages(models)
     bar = StageProgress(len(todo))
     run_state = Run(models, val, preprocess(val.images, device=dev), settings)
-    artifacts, seconds = [], {}
+    artifacts: list[Artifact] = []
+    seconds: dict[str, float] = {}
     for label, stage in todo:
         with bar.stage(label) as update:
             made = stage(run_state, update)
         for artifact in made:
             seconds[artifact.name] = bar.seconds[label]
         artifacts.extend(made)
-    summary = {"models": ", ".join(map(describe_model, models)), "device": f"{dev} (torch {torch.__version__}, "
+    summary: dict[str, object] = {"models": ", ".join(map(describe_model, models)), "device": f"{dev} (torch {torch.__version__}, "
                f"{torch.get_num_threads()} CPU threads)", "mode": "FAST (fewer iterations: not the TP's figures)"
                if fast else "full (the TP's parameters)", "settings": describe_settings(settings)}
     return artifacts, seconds, summary
 
 
-def write_all(out: Path, artifacts: list, seconds: dict[str, float], *, summary: dict[str, object]) -> Path:
+def write_all(out: Path, artifacts: list[Artifact], seconds: dict[str, float], *, summary: dict[str, object]) -> Path:
     """Save each figure as PNG (parameters written on it) and each table as text, then the gallery."""
     import matplotlib.pyplot as plt
 

@@ -6,7 +6,7 @@ A submission is one student's folder of notebooks (01, 02, 03) or one notebook; 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -124,8 +124,3 @@ def mark_duplicates(submissions: list[Submission], *, min_words: int = MIN_WORDS
         result.append(replace(sub, duplicates=tuple(notes)))
     return result
 
-
-def iter_answers(sub: Submission) -> Iterator[tuple[str, Answer | None]]:
-    """(question, answer or None) for every question the submission should answer."""
-    for q in sub.expected:
-        yield q, sub.answers.get(q)
