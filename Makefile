@@ -1,5 +1,6 @@
 # make figures  set up .venv (once) and write every figure of the TP to figures/ (FIGURES_ARGS=--fast: quick)
 # make test   set up .venv (once) and run every test, notebooks included (fast mode)
+# make test-browser  only the browser test: notebook 03's sliders in JupyterLab under headless Chromium
 # make lab    set up .venv (once) and open JupyterLab on notebooks/
 # make bench  run the benchmarks
 # make lint   ruff and mypy (installs the dev extras)
@@ -14,7 +15,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 pip_install = $(PIP) install -e '.[$(1)]' > $(VENV)/pip-$(1).log 2>&1 || \
 	{ grep -v '^WARNING: Location' $(VENV)/pip-$(1).log; exit 1; }
 
-.PHONY: figures test lab bench lint clean
+.PHONY: figures test test-browser browser-deps lab bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +26,31 @@ $(STAMP): pyproject.toml
 figures: $(STAMP)
 	$(VENV)/bin/tpviz figures --out figures $(FIGURES_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	TPVIZ_FAST=1 $(PY) -m pytest
+
+test-browser: $(STAMP) browser-deps
+	TPVIZ_FAST=1 $(PY) -m pytest tests/test_browser.py -v -rA
+
+# Chromium for the browser test (Debian's package; Playwright drives it). Nothing to do when it is there,
+# when TPVIZ_CHROMIUM names another Chromium/Chrome, or with TPVIZ_SKIP_BROWSER=1 (the test then says it
+# was skipped). As root with apt-get it is installed; otherwise this says what to run, and fails.
+CHROMIUM   ?= $(or $(TPVIZ_CHROMIUM),/usr/bin/chromium)
+APT_LOG    := $${TMPDIR:-/tmp}/tpviz-apt-browser.log
+APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get
+
+browser-deps:
+	@if [ "$$TPVIZ_SKIP_BROWSER" = 1 ] || [ -x "$(CHROMIUM)" ]; then exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	  echo "Installing Chromium for the browser test: apt-get install chromium chromium-driver (a minute or two)..."; \
+	  { $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium chromium-driver; } > $(APT_LOG) 2>&1 || \
+	    { cat $(APT_LOG); echo "apt-get failed (log above): install chromium and chromium-driver, then rerun"; exit 1; }; \
+	else \
+	  echo "The browser test needs Chromium, and there is none at $(CHROMIUM). On Debian or Ubuntu run:"; \
+	  echo "    sudo apt-get update && sudo apt-get install -y chromium chromium-driver"; \
+	  echo "Elsewhere, set TPVIZ_CHROMIUM=/path/to/chromium-or-chrome. TPVIZ_SKIP_BROWSER=1 skips the browser test."; \
+	  exit 1; \
+	fi
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
