@@ -99,3 +99,32 @@ def test_fast_run_writes_every_figure_table_and_the_gallery(tmp_path: Path, monk
     assert {"2", "3", "9", "10"} <= random, "VGG16 runs on random weights here: its figures must say so"
     table = (out / "table_attacks.txt").read_text()
     assert [line.split()[0] for line in table.splitlines()[-9:]] == ["naive", "fgsm", "pgd"] * 3
+
+
+def test_each_stage_is_saved_when_done_so_an_interrupted_run_keeps_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from tpviz._data import ImageNetVal
+    from tpviz._figures import Artifact
+    from tpviz._figures_cli import make_all
+
+    from .conftest import TinyConv
+
+    def first(run, update):
+        update(1, 1)
+        return [Artifact("figure01_x", "1", "First", "made", {"lr": 5}, run.models, figure=plt.figure(figsize=(2, 2)))]
+
+    def second(run, update):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tpviz._figures.stages", lambda models: [("one", first), ("two", second)])
+    monkeypatch.setattr("tpviz._models.load_model", lambda name, device: TinyConv())
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    monkeypatch.setattr("tpviz._data.load_imagenet_val", lambda: ImageNetVal(images, np.zeros(2, np.int64), ["a", "b"]))
+    with pytest.raises(KeyboardInterrupt):
+        make_all(tmp_path, ["tiny"], device="cpu", fast=True, command="tpviz figures --fast")
+    assert Image.open(tmp_path / "figure01_x.png").info["Description"] == "lr=5"
+    page = (tmp_path / "index.html").read_text()
+    assert 'src="figure01_x.png"' in page and "(so far: 1 of 2 stages)" in page
+    assert [f["file"] for f in json.loads((tmp_path / "manifest.json").read_text())["figures"]] == ["figure01_x.png"]

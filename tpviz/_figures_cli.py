@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import InputError
+from ._gallery import Entry, render_gallery
 
 if TYPE_CHECKING:  # the command imports torch and matplotlib only when it runs
     from ._figures import Artifact
@@ -41,12 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from ._config import fast_mode
 
     fast = args.fast or fast_mode()
-    started = time.perf_counter()
-    artifacts, seconds, summary = make_all(names, device=args.device, fast=fast)
-    summary = {"command": command_line(args, fast=fast), **summary, "total time": f"{time.perf_counter() - started:.0f} s",
-               "made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    index = write_all(out, artifacts, seconds, summary=summary)
-    print(f"wrote {len(artifacts)} figures and tables to {out}/; open {index}")
+    entries = make_all(out, names, device=args.device, fast=fast, command=command_line(args, fast=fast))
+    print(f"wrote {len(entries)} figures and tables to {out}/; open {out / 'index.html'}")
     return 0
 
 
@@ -71,8 +68,10 @@ def prepare_folder(out: Path, *, force: bool) -> Path:
     return out
 
 
-def make_all(names: list[str], *, device: str, fast: bool) -> tuple[list[Artifact], dict[str, float], dict[str, object]]:
-    """Load the models and the images, and run every stage with a progress bar each."""
+def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: str) -> list[Entry]:
+    """Load the models and the images, run every stage with a progress bar each, and save each stage's
+    figures and tables as soon as they are made; the gallery is rewritten after each stage, so an
+    interrupted run leaves a gallery of what it finished."""
     import torch
 
     from ._data import load_imagenet_val
@@ -81,6 +80,7 @@ def make_all(names: list[str], *, device: str, fast: bool) -> tuple[list[Artifac
     from ._models import describe_model, load_model, resolve_device
     from ._progress import StageProgress
 
+    started = time.perf_counter()
     dev = resolve_device(device)
     models = [load_model(name, device=dev) for name in names]
     val = load_imagenet_val()
@@ -88,39 +88,43 @@ def make_all(names: list[str], *, device: str, fast: bool) -> tuple[list[Artifac
     todo = stages(models)
     bar = StageProgress(len(todo))
     run_state = Run(models, val, preprocess(val.images, device=dev), settings)
-    artifacts: list[Artifact] = []
-    seconds: dict[str, float] = {}
-    for label, stage in todo:
+    summary: dict[str, object] = {
+        "command": command, "models": ", ".join(map(describe_model, models)),
+        "device": f"{dev} (torch {torch.__version__}, {torch.get_num_threads()} CPU threads)",
+        "mode": "FAST (fewer iterations: not the TP's figures)" if fast else "full (the TP's parameters)",
+        "settings": describe_settings(settings)}
+    entries: list[Entry] = []
+    for done, (label, stage) in enumerate(todo, start=1):
         with bar.stage(label) as update:
             made = stage(run_state, update)
-        for artifact in made:
-            seconds[artifact.name] = bar.seconds[label]
-        artifacts.extend(made)
-    summary: dict[str, object] = {"models": ", ".join(map(describe_model, models)), "device": f"{dev} (torch {torch.__version__}, "
-               f"{torch.get_num_threads()} CPU threads)", "mode": "FAST (fewer iterations: not the TP's figures)"
-               if fast else "full (the TP's parameters)", "settings": describe_settings(settings)}
-    return artifacts, seconds, summary
+        entries += [save(out, artifact, seconds=bar.seconds[label]) for artifact in made]
+        progress = "" if done == len(todo) else f" (so far: {done} of {len(todo)} stages)"
+        write_index(out, entries, summary={**summary, "total time": f"{time.perf_counter() - started:.0f} s{progress}",
+                                           "made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+    return entries
 
 
-def write_all(out: Path, artifacts: list[Artifact], seconds: dict[str, float], *, summary: dict[str, object]) -> Path:
-    """Save each figure as PNG (parameters written on it) and each table as text, then the gallery."""
+def save(out: Path, artifact: Artifact, *, seconds: float) -> Entry:
+    """Save one figure as PNG (its parameters written on it) or one table as text; its gallery entry."""
     import matplotlib.pyplot as plt
 
-    from ._gallery import Entry, render_gallery
     from ._plots import save_figure
 
-    entries = []
-    for a in artifacts:
-        file = None
-        if a.figure is not None:
-            file = f"{a.name}.png"
-            save_figure(a.figure, out / file, params=a.params, overwrite=True)
-            plt.close(a.figure)
-        if a.table is not None:
-            (out / f"{a.name}.txt").write_text(f"{a.title}\n{a.caption}\n\n{a.table}\n", encoding="utf-8")
-        entries.append(Entry(a.number, a.title, a.caption, a.params, a.random_models, file, a.table,
-                             seconds.get(a.name)))
-    random = sorted({name for a in artifacts for name in a.random_models})
+    file = None
+    if artifact.figure is not None:
+        file = f"{artifact.name}.png"
+        save_figure(artifact.figure, out / file, params=artifact.params, overwrite=True)
+        plt.close(artifact.figure)
+    if artifact.table is not None:
+        (out / f"{artifact.name}.txt").write_text(f"{artifact.title}\n{artifact.caption}\n\n{artifact.table}\n",
+                                                   encoding="utf-8")
+    return Entry(artifact.number, artifact.title, artifact.caption, artifact.params, artifact.random_models, file,
+                 artifact.table, seconds)
+
+
+def write_index(out: Path, entries: list[Entry], *, summary: dict[str, object]) -> Path:
+    """``index.html`` (the gallery) and ``manifest.json`` (the same, for scripts)."""
+    random = sorted({name for e in entries for name in e.random_models})
     index = out / "index.html"
     index.write_text(render_gallery(entries, title="tpviz: the TP's figures", summary=summary, random_models=random),
                      encoding="utf-8")
