@@ -178,8 +178,8 @@ def run_all_cells(page: Page) -> None:
         stopped = started and not any("*" in p for p in prompts)
         if stopped and not all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
             first = next(i for i, p in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", p))
-            fail(f"Run All stopped before code cell {first + 1} of {len(prompts)} (an earlier cell "
-                 f"failed?); tracebacks shown: {tracebacks(page) or 'none'}")
+            fail(f"Run All stopped after code cell {first} of {len(prompts)}: the cells after it did not run "
+                 f"(did it fail?); tracebacks shown: {tracebacks(page) or 'none'}")
         return stopped
 
     wait_until(finished, "run all cells", lambda: f"code cell prompts: {' '.join(cell_prompts(page))}",
@@ -317,10 +317,12 @@ def artifacts_on_failure(page: Page, lab: Lab, console: list[str]) -> Iterator[N
     except (Exception, pytest.fail.Exception) as err:
         saved = save_artifacts(page, lab, console)
         note = f"browser test artifacts ({', '.join(saved)}) in {ARTIFACTS}"
-        print(note)
         if isinstance(err, pytest.fail.Exception):
             fail(f"{err.msg}\n{note}")
-        err.add_note(note)
+        if hasattr(err, "add_note"):  # Python 3.11+
+            err.add_note(note)
+        else:
+            print(note)
         raise
 
 
@@ -329,7 +331,7 @@ def save_artifacts(page: Page, lab: Lab, console: list[str]) -> list[str]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     writers: dict[str, Callable[[Path], Any]] = {
         "page.png": lambda p: page.screenshot(path=p, full_page=True, timeout=10_000),
-        "explorer.png": lambda p: page.locator(".tpviz-explorer").first.screenshot(path=p, timeout=5_000),
+        "explorer.png": lambda p: _screenshot(page.locator(".tpviz-explorer"), p),
         "page.html": lambda p: p.write_text(page.content()),
         "console.log": lambda p: p.write_text("\n".join(console)),
         "jupyterlab.log": lambda p: shutil.copy(lab.log, p),
@@ -342,6 +344,12 @@ def save_artifacts(page: Page, lab: Lab, console: list[str]) -> list[str]:
         except Exception as err:  # noqa: BLE001 - one missing artifact must not hide the test's failure
             print(f"could not save {name}: {_short(str(err), 200)}")
     return saved
+
+
+def _screenshot(located: Locator, path: Path) -> None:
+    if not located.count():
+        raise LookupError("no explorer on the page")
+    located.first.screenshot(path=path, timeout=5_000)
 
 
 def _loads(path: Path) -> dict | None:
