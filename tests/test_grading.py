@@ -391,8 +391,8 @@ def test_submissions_are_never_written(graded):
     after = snapshot(graded["root"])
     for path, (data, mtime) in graded["before"].items():
         assert after[path] == (data, mtime), path
-    assert set(after) - set(graded["before"]) == {graded["root"] / "grading" / "grades.csv",
-                                                  graded["root"] / "grading" / "report.html"}
+    assert set(after) - set(graded["before"]) == {graded["root"] / "grading" / name
+                                                  for name in ("grades.csv", "report.html", ".tpviz-grade")}
 
 
 NO_IMPORT = ("torch", "numpy", "matplotlib", "nbclient", "nbconvert", "jupyter_client", "ipykernel", "nbformat")
@@ -432,8 +432,8 @@ def test_interface_for_the_tpviz_command():
     assert isinstance(_grade_cli.HELP, str) and "\n" not in _grade_cli.HELP
     assert (_grade_cli.MIN_WORDS, _grade_cli.MAX_MB) == (_submissions.MIN_WORDS, _submissions.MAX_MB)
     args = parse("a", "b")
-    assert (args.paths, args.out, args.rows, args.min_words, args.max_mb, args.rubric) == (
-        ["a", "b"], "grading", "auto", 10, 50.0, None)
+    assert (args.paths, args.out, args.rows, args.min_words, args.max_mb, args.overwrite, args.rubric) == (
+        ["a", "b"], "grading", "auto", 10, 50.0, False, None)
 
 
 def test_run_writes_both_files_and_returns_0(tmp_path, monkeypatch, capsys):
@@ -475,6 +475,25 @@ def test_usage_errors_exit_2_with_what_to_pass(tmp_path, monkeypatch, capsys, ar
     assert snapshot(tmp_path) == before  # nothing written anywhere
     with pytest.raises(InputError):
         _grade_cli.run(parse(*argv))
+
+
+def test_a_report_edited_since_it_was_written_is_never_replaced(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    put(tmp_path / "s" / "a.ipynb", fill(template(1), answers("q1")))
+    assert _cli.main(["grade", "s"]) == 0
+    assert _cli.main(["grade", "s"]) == 0  # its own files, unchanged: replaced
+    marks = (tmp_path / "grading" / "grades.csv").read_text("utf-8-sig") + "s,mark: 17/20\n"
+    (tmp_path / "grading" / "grades.csv").write_text(marks, encoding="utf-8-sig")
+    capsys.readouterr()
+    assert _cli.main(["grade", "s"]) == 2
+    assert "grading/grades.csv exists and was edited since tpviz grade wrote it" in capsys.readouterr().err
+    assert (tmp_path / "grading" / "grades.csv").read_text("utf-8-sig") == marks
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "report.html").write_text("mine")
+    assert _cli.main(["grade", "s", "--out", "other"]) == 2
+    assert (tmp_path / "other" / "report.html").read_text() == "mine"
+    assert _cli.main(["grade", "s", "--overwrite"]) == 0
+    assert "mark: 17/20" not in (tmp_path / "grading" / "grades.csv").read_text("utf-8-sig")
 
 
 def test_python_m_tpviz_grade(tmp_path):

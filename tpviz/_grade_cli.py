@@ -7,6 +7,8 @@ imported by ``run`` only, so that building the ``tpviz`` command's parser stays 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -17,6 +19,7 @@ MIN_WORDS, MAX_MB = 10, 50.0
 
 HELP = "collect the answers of submitted notebooks into grades.csv and report.html (with the rubric beside them)"
 CSV_NAME, HTML_NAME = "grades.csv", "report.html"
+RECORD = ".tpviz-grade"  # in --out: the sha256 of each file as tpviz grade wrote it
 WHAT_TO_PASS = ("pass the submitted notebooks (.ipynb files) or folders that contain them, e.g. "
                 "`tpviz grade submitted/` (folders are searched recursively; hidden folders such as "
                 ".ipynb_checkpoints are skipped)")
@@ -35,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"an answer under N words is flagged 'very short' (default: {MIN_WORDS})")
     parser.add_argument("--max-mb", type=float, default=MAX_MB, metavar="MB",
                         help=f"larger files are flagged unreadable and not parsed (default: {MAX_MB:g})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace {CSV_NAME}/{HTML_NAME} in --out even if they were edited since tpviz grade "
+                             "wrote them (or were not written by it)")
     parser.add_argument("--rubric", default=None, metavar="FILE",
                         help="your own rubric, a JSON file laid out like tpviz/grading_rubric.json "
                              "(default: the kit's)")
@@ -60,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
     submissions = collect(args.paths, rows=args.rows, max_mb=args.max_mb, min_words=args.min_words)
     if not submissions:
         raise InputError(f"no notebooks (.ipynb) found in {', '.join(map(str, args.paths))}: {WHAT_TO_PASS}")
+    check_unedited(out, overwrite=args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = _write(out / CSV_NAME, csv_text(submissions, min_words=args.min_words), encoding="utf-8-sig")
     html_path = _write(out / HTML_NAME, html_report(submissions, rubric, min_words=args.min_words), encoding="utf-8")
+    (out / RECORD).write_text(json.dumps({p.name: _sha256(p) for p in (csv_path, html_path)}) + "\n", encoding="utf-8")
     print(summary(submissions, min_words=args.min_words))
     print(f"wrote {csv_path} and {html_path}")
     return 0
@@ -82,6 +90,31 @@ def check_out(out: Path, paths: list[str]) -> None:
         if target == path or path.is_dir() and path in target.parents:
             raise InputError(f"--out {out} lies inside the submissions ({raw}): tpviz grade never writes among the "
                              "submissions; pass an output folder elsewhere, e.g. --out grading")
+
+
+def check_unedited(out: Path, *, overwrite: bool) -> None:
+    """Refuse to replace a report that tpviz grade did not write, or that was edited since (marks typed into
+    the CSV must never be lost), unless ``overwrite``.
+
+    Raises:
+        InputError: naming the file and the ways out.
+    """
+    if overwrite:
+        return
+    try:
+        written = json.loads((out / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        written = {}
+    for name in (CSV_NAME, HTML_NAME):
+        path = out / name
+        if path.is_file() and written.get(name) != _sha256(path):
+            raise InputError(f"{path} exists and was edited since tpviz grade wrote it (or was not written by it): "
+                             "it is left as it is. Move it away or choose another --out, or pass --overwrite to "
+                             "replace it")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write(path: Path, text: str, *, encoding: str) -> Path:

@@ -115,7 +115,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, params: Mapping[str, ob
         raise InputError(f"{str(path)!r} exists already; pass overwrite=True to replace it, or choose another name")
     text = "  ·  ".join(f"{k}={v}" for k, v in params.items())
     # Below everything already drawn (axis labels, model names), so that the tight bounding box grows to hold it.
-    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    bottom = fig.get_tightbbox().y0 / fig.get_figheight()
     label = fig.text(0.5, bottom - 0.01, text, ha="center", va="top", fontsize=7, wrap=True, color="dimgray")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
