@@ -100,3 +100,14 @@ def test_importing_tpviz_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.stdout.strip() == "False"
+
+
+def test_save_figure_works_on_a_bare_canvas_as_in_jupyter_s_inline_backend(tmp_path):
+    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))  # what the inline backend hands out: a FigureCanvasBase, without get_renderer
+    fig.add_subplot().set_xlabel("model name")
+    assert type(fig.canvas) is FigureCanvasBase
+    path = tpviz.save_figure(fig, tmp_path / "f.png", params={"lr": 5})
+    assert Image.open(path).info["Description"] == "lr=5"
