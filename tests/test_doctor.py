@@ -124,11 +124,11 @@ def test_a_crashing_check_is_a_failure_not_a_crash(monkeypatch: pytest.MonkeyPat
     assert doctor.exit_code(findings) == 1
 
 
-def test_render_puts_each_fix_under_its_problem_and_a_verdict_last():
+def test_render_puts_each_fix_on_its_problem_s_line_and_a_verdict_last():
     findings = [doctor.Finding("ok", "python", "3.11", "never shown"), doctor.Finding("warn", "w", "careful", "do x"),
                 doctor.Finding("FAIL", "f", "broken", "do y")]
     assert doctor.render(findings).splitlines() == [
-        "  ok  python: 3.11", "warn  w: careful", "      fix: do x", "FAIL  f: broken", "      fix: do y",
+        "  ok  python: 3.11", "warn  w: careful -> fix: do x", "FAIL  f: broken -> fix: do y",
         "tpviz doctor: the kit cannot run here: 1 problem(s) to fix (the FAIL lines above)"]
     assert doctor.render(findings[:2]).splitlines()[-1] == "tpviz doctor: the kit can run here (1 warning(s))"
 
@@ -139,4 +139,5 @@ def test_command_exit_codes(no_weights: Path, no_data: Path, capsys: pytest.Capt
     assert "warn  weights squeezenet1_1" in out and out.rstrip().endswith("warning(s))")
     assert main(["doctor", "--offline"]) == 1
     out = capsys.readouterr().out
-    assert "FAIL  weights squeezenet1_1" in out and "fix: connect to the internet once" in out
+    line = next(line for line in out.splitlines() if line.startswith("FAIL  weights squeezenet1_1"))
+    assert "-> fix: connect to the internet once" in line

@@ -60,13 +60,12 @@ def diagnose(*, offline: bool = False) -> list[Finding]:
 
 
 def render(findings: Iterable[Finding]) -> str:
-    """The report: one line a finding, its fix indented below it, and a verdict last."""
+    """The report: one line a finding, ending with its fix, and a verdict last."""
     findings = list(findings)
     lines = []
     for f in findings:
-        lines.append(f"{f.status:>4}  {f.topic}: {f.detail}")
-        if f.fix and f.status != "ok":
-            lines.append(f"      fix: {f.fix}")
+        fix = f" -> fix: {f.fix}" if f.fix and f.status != "ok" else ""
+        lines.append(f"{f.status:>4}  {f.topic}: {f.detail}{fix}")
     failed = sum(f.status == "FAIL" for f in findings)
     warned = sum(f.status == "warn" for f in findings)
     if failed:
