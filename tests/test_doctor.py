@@ -66,6 +66,15 @@ def test_widget_front_end(tmp_path: Path):
     assert doctor.check_widget_frontend()[0].status == "ok", "this environment's JupyterLab lacks the widget front end"
 
 
+def test_widget_versions_that_do_not_match(tmp_path: Path):
+    versions = {"ipywidgets": "8.1.9", "jupyterlab_widgets": "1.1.0"}
+    (bad,) = doctor.check_widget_frontend([tmp_path], versions.__getitem__)
+    assert bad.status == "FAIL" and "ipywidgets 8.1.9 and jupyterlab_widgets 1.1.0 do not match" in bad.detail
+    assert "'jupyterlab_widgets>=3'" in bad.fix
+    versions["jupyterlab_widgets"] = "3.0.17"
+    assert "is not installed where JupyterLab looks" in doctor.check_widget_frontend([tmp_path], versions.__getitem__)[0].detail
+
+
 def test_weights_found_missing_and_offline(no_weights: Path):
     (missing,) = doctor.check_weights("squeezenet1_1")
     assert missing.status == "warn"

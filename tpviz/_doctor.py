@@ -16,7 +16,7 @@ HELP = "check this machine: Python, packages, the widget front end, weights, sam
 SETUP_FIX = "run `make lab` in the kit's folder (it sets up .venv), or `pip install -e .` in your environment"
 # The distributions the kit imports, by their PyPI names.
 REQUIRED = ("torch", "torchvision", "numpy", "pillow", "matplotlib", "ipywidgets", "jupyterlab",
-            "jupyterlab_widgets", "nbval")
+            "jupyterlab_widgets", "nbval", "mistune")
 MODELS = ("squeezenet1_1", "vgg16")
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 
@@ -127,8 +127,19 @@ def widget_extension_dirs() -> list[Path]:
     return [Path(p) for p in jupyter_path("labextensions")]
 
 
-def check_widget_frontend(dirs: Iterable[Path] | None = None) -> list[Finding]:
-    """The ipywidgets front end (jupyterlab_widgets) is where JupyterLab finds it; else sliders show as text."""
+def check_widget_frontend(dirs: Iterable[Path] | None = None,
+                          version_of: Callable[[str], str] = metadata.version) -> list[Finding]:
+    """The ipywidgets front end (jupyterlab_widgets) is where JupyterLab finds it, in the version that
+    matches ipywidgets (8 needs 3); else the sliders show as "Error displaying widget" or as text."""
+    try:
+        kernel, front = (int(version_of(name).split(".")[0]) for name in ("ipywidgets", "jupyterlab_widgets"))
+    except (metadata.PackageNotFoundError, ValueError):
+        kernel = front = 0  # a missing package is reported by check_packages
+    if kernel >= 8 and 0 < front < 3 or 0 < kernel < 8 and front >= 3:
+        return [Finding("FAIL", "widget front end", f"ipywidgets {version_of('ipywidgets')} and jupyterlab_widgets "
+                        f"{version_of('jupyterlab_widgets')} do not match: the sliders would show as 'Error "
+                        "displaying widget'", "pip install 'ipywidgets>=8' 'jupyterlab_widgets>=3', then restart "
+                        "JupyterLab and reload the page")]
     dirs = widget_extension_dirs() if dirs is None else list(dirs)
     for folder in dirs:
         package = folder / WIDGETS_EXTENSION / "package.json"
