@@ -54,6 +54,12 @@ def test_an_input_error_is_one_line_on_stderr_with_exit_code_2(capsys: pytest.Ca
     assert "Traceback" not in err and not Path("unused").exists()
 
 
+def test_a_device_that_does_not_exist_fails_before_anything_is_written(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]):
+    assert main(["figures", "--device", "tpu", "--out", str(tmp_path / "figs")]) == 2
+    assert "unknown device 'tpu'" in capsys.readouterr().err and not (tmp_path / "figs").exists()
+
+
 def test_an_unknown_command_is_argparse_s_usage_error(capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as exit_:
         main(["figure"])

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     names = parse_models(args.models)
+    from ._models import resolve_device
+
+    resolve_device(args.device)  # a device that does not exist fails before anything is written
     out = prepare_folder(Path(args.out), force=args.force)
     import matplotlib
 
