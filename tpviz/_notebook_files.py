@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._answers import SECTION_OF, Answer, _source, find_answers
-from ._errors import InputError
+from ._errors import InputError, first_line
 
 MAX_MB = 50.0
 
@@ -110,7 +110,7 @@ def read_notebook(path: Path, *, max_bytes: int = int(MAX_MB * 1e6)) -> Notebook
     except RecursionError:
         return replace(base, error="not a notebook: JSON nested too deeply", notes=notes)
     except ValueError as err:  # e.g. a number too long for Python's int conversion limit
-        return replace(base, error=f"not valid JSON: {str(err).splitlines()[0][:200]}", notes=notes)
+        return replace(base, error=f"not valid JSON: {first_line(err)[:200]}", notes=notes)
     if not isinstance(nb, dict):
         return replace(base, error="not a notebook: the JSON is not an object", notes=notes)
     cells, format_notes = _cells(nb)
