@@ -33,10 +33,6 @@ class KeyPoint:
         found = (m.group(0).lower() for m in _pattern(self.hints).finditer(answer))
         return tuple(dict.fromkeys(" ".join(f.split()) for f in found))
 
-    def touched_by(self, answer: str) -> bool:
-        """Whether ``answer`` contains a hint word (a hint for the grader, never a grade)."""
-        return bool(self.hints) and _pattern(self.hints).search(answer) is not None
-
 
 @dataclass(frozen=True)
 class Question:
@@ -48,10 +44,6 @@ class Question:
     prompt: str
     key_points: tuple[KeyPoint, ...]
     misconceptions: tuple[str, ...]
-
-    def touches(self, answer: str) -> tuple[bool, ...]:
-        """For each key point, whether ``answer`` seems to touch it (keyword hint, never a grade)."""
-        return tuple(kp.touched_by(answer) for kp in self.key_points)
 
 
 @lru_cache(maxsize=256)
