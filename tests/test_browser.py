@@ -32,6 +32,7 @@ from PIL import Image
 from tpviz._weights import weights_on_disk
 
 from ._lab import Lab, kill_processes, process_group_alive, processes_mentioning, start_lab, stop_lab, wait_gone
+from .conftest import REAL_WEIGHTS_REASON
 
 try:
     import playwright.sync_api as pw
@@ -52,8 +53,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 INSTALL_HINT = ("Install it with `make browser-deps` (as root it runs `apt-get install -y chromium chromium-driver`; "
                 "otherwise run `sudo apt-get install chromium chromium-driver`), or set TPVIZ_CHROMIUM to a "
                 "Chromium/Chrome binary. TPVIZ_SKIP_BROWSER=1 skips this test (CI must not set it).")
-WEIGHTS_REASON = ("the browser test runs notebook 03, which needs real SqueezeNet 1.1 weights: set TPVIZ_WEIGHTS_DIR "
-                  "to a folder with squeezenet1_1_imagenet.pth (or have torchvision's file in the hub cache)")
 # Seconds allowed for each step; a step that runs out fails the test with its name.
 TIMEOUTS = {"browser start": 60, "JupyterLab start": 120, "notebook open": 120, "Run menu": 30,
             "run all cells": float(os.environ.get("TPVIZ_BROWSER_TIMEOUT", "900")),
@@ -68,9 +67,9 @@ def test_explorer_sliders_change_the_image_in_jupyterlab(tmp_path: Path) -> None
     if os.environ.get("TPVIZ_SKIP_BROWSER") == "1":
         pytest.skip("TPVIZ_SKIP_BROWSER=1: the browser test of the live explorer was skipped on request")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    with chromium(tmp_path / "chromium") as browser:
+    with chromium(tmp_path / "chromium") as browser:  # first: a browser that cannot start fails, weights or not
         if weights_on_disk("squeezenet1_1") is None:
-            pytest.skip(WEIGHTS_REASON)
+            pytest.skip(f"the browser test runs notebook 03, which {REAL_WEIGHTS_REASON}")
         with jupyterlab(tmp_path / "lab") as lab:
             server_group = lab.process.pid
             shutil.copy(NOTEBOOK, lab.root / NOTEBOOK.name)
