@@ -50,6 +50,16 @@ def test_missing_packages_are_named_with_the_fix():
     assert (missing.status, missing.detail, missing.fix) == ("FAIL", "not installed: ipywidgets, nbval", doctor.SETUP_FIX)
 
 
+def test_the_doctor_checks_every_dependency_pyproject_declares():
+    import re
+
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    declared = {re.match(r"[A-Za-z0-9_.-]+", req).group(0).lower() for req in pyproject["project"]["dependencies"]}
+    assert declared <= set(doctor.REQUIRED), f"add {sorted(declared - set(doctor.REQUIRED))} to _doctor.REQUIRED"
+
+
 def test_every_package_is_found_in_this_environment():
     assert [f.status for f in doctor.check_packages()] == ["ok"]
     assert [f.status for f in doctor.check_torch()] == ["ok"]

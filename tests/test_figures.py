@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tpviz import InputError
 from tpviz._cli import main
 from tpviz._figures import FAST_SETTINGS, FigureSettings, describe_settings, stages
 from tpviz._figures_cli import MARKER, parse_models, prepare_folder
@@ -43,13 +44,13 @@ def test_gallery_says_random_weights_once_at_the_top_and_on_each_figure_that_use
 def test_models_option():
     assert parse_models(" squeezenet1_1 , vgg16 ") == ["squeezenet1_1", "vgg16"]
     for bad in ("", "a,b,c", "vgg16,vgg16"):
-        with pytest.raises(Exception, match="one or two different model names"):
+        with pytest.raises(InputError, match="one or two different model names"):
             parse_models(bad)
 
 
 def test_folder_of_someone_else_is_refused_untouched(tmp_path: Path):
     (tmp_path / "essay.txt").write_text("my work")
-    with pytest.raises(Exception, match="--force"):
+    with pytest.raises(InputError, match="--force"):
         prepare_folder(tmp_path, force=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["essay.txt"]
     assert prepare_folder(tmp_path, force=True) == tmp_path and (tmp_path / MARKER).exists()
@@ -61,7 +62,7 @@ def test_folder_made_by_figures_is_reused_and_a_file_is_refused(tmp_path: Path):
     (out / "figure01_saliency_squeezenet1_1.png").write_bytes(b"old")
     assert prepare_folder(out, force=False) == out
     (tmp_path / "file").write_text("x")
-    with pytest.raises(Exception, match="is a file"):
+    with pytest.raises(InputError, match="is a file"):
         prepare_folder(tmp_path / "file", force=False)
 
 

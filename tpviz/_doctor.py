@@ -14,7 +14,9 @@ from pathlib import Path
 
 HELP = "check this machine: Python, packages, the widget front end, weights, sample images, device"
 SETUP_FIX = "run `make lab` in the kit's folder (it sets up .venv), or `pip install -e .` in your environment"
-# The distributions the kit imports, by their PyPI names.
+# The distributions the kit imports, by their PyPI names: pyproject's dependencies (a test keeps them in step)
+# and the widget front end that ipywidgets brings. Not read from the installed metadata, which a stale
+# install leaves out of date: that is what the doctor must catch.
 REQUIRED = ("torch", "torchvision", "numpy", "pillow", "matplotlib", "ipywidgets", "jupyterlab",
             "jupyterlab_widgets", "nbval", "mistune")
 MODELS = ("squeezenet1_1", "vgg16")

@@ -7,7 +7,7 @@ caption and parameters); ``tpviz figures`` saves them and writes the gallery.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -20,8 +20,8 @@ from ._classes import class_name
 from ._classviz import ClassVisualization, class_visualization
 from ._compare import compare_attacks, format_table, random_targets
 from ._data import ImageNetVal
-from ._models import describe_model, model_info
-from ._plots import plot_saliency
+from ._models import describe_model
+from ._plots import model_label, plot_saliency
 from ._progress import Update
 from ._saliency import saliency_maps
 from ._sweeps import axis_sweeps
@@ -72,19 +72,20 @@ class Artifact:
     @property
     def random_models(self) -> list[str]:
         """Names of the models in this artifact that run on random weights."""
-        return [info.name for m in self.models if (info := model_info(m)) is not None and info.random]
+        return [name for name, random in map(model_label, self.models) if random]
 
 
 @dataclass
 class Run:
     """What the stages share: the models (the first plays SqueezeNet's part, a second VGG16's), the data,
-    the settings, and results later stages reuse."""
+    the settings, and the class visualizations Figures 8-10 reuse (set by the stages of Figures 4 and 8)."""
 
     models: list[nn.Module]
     val: ImageNetVal
     x: torch.Tensor  # (25, 3, 224, 224) model inputs of ``val``
     settings: FigureSettings
-    cache: dict[str, Any] = field(default_factory=dict)
+    from_noise: ClassVisualization | None = None
+    from_photo: ClassVisualization | None = None
 
     @property
     def main(self) -> nn.Module:
@@ -160,7 +161,7 @@ def noise_stage(run: Run, progress: Update) -> list[Artifact]:
     s = run.settings
     snail = class_visualization(run.main, s.target, **_knobs(s), iterations=s.iterations,
                                 callback=lambda t, _: progress(t, s.iterations))
-    run.cache["noise"] = snail
+    run.from_noise = snail
     return [Artifact(
         "figure04_class_from_noise", "4", f"{s.target.capitalize()} from noise",
         f"gradient ascent on the {s.target} score from seeded noise, with L2 penalty, jitter and blur; "
@@ -192,13 +193,13 @@ def photo_stage(run: Run, progress: Update) -> list[Artifact]:
     s = run.settings
     hay = class_visualization(run.main, s.target, init=run.x[:1], **_knobs(s), iterations=s.iterations,
                               callback=lambda t, _: progress(t, s.iterations))
-    run.cache["photo"] = hay
+    run.from_photo = hay
     photo = run.val.names[0]
     return [Artifact(
         "figure08_class_from_photo", "8", f"{s.target.capitalize()} from {photo}",
         f"the same ascent started from the {photo} photo instead of noise; {_verdict(hay)}.",
         {"model": describe_model(run.main), "start": photo, **_params(s, s.iterations)}, [run.main],
-        figure=plot_class_visualization([_cached(run, "noise"), hay], titles=["from noise", f"from {photo}"],
+        figure=plot_class_visualization([_done(run.from_noise, "Figure 4"), hay], titles=["from noise", f"from {photo}"],
                                         models=run.main))]
 
 
@@ -208,11 +209,13 @@ def compare_stage(run: Run, progress: Update) -> list[Artifact]:
     assert other is not None, "compare_stage needs two models"
     n = s.compare_iterations
     photo = run.val.names[0]
+    starts = (("noise", "noise", None, _done(run.from_noise, "Figure 4")),
+              ("photo", photo, run.x[:1], _done(run.from_photo, "Figure 8")))
     out = []
-    for number, (key, start, init) in enumerate((("noise", "noise", None), ("photo", photo, run.x[:1])), start=9):
+    for k, (key, start, init, mine) in enumerate(starts):
         result = class_visualization(other, s.target, init=init, **_knobs(s), iterations=n,
-                                     callback=_offset(progress, 0 if key == "noise" else n, 2 * n))
-        mine = _cached(run, key)
+                                     callback=_offset(progress, k * n, 2 * n))
+        number = 9 + k
         out.append(Artifact(
             f"figure{number:02d}_compare_from_{key}", str(number), f"{s.target.capitalize()} from {start}: "
             f"{_arch(run.main)} vs {_arch(other)}",
@@ -253,8 +256,7 @@ def stages(models: Sequence[nn.Module]) -> list[tuple[str, Stage]]:
 
 
 def _arch(model: nn.Module) -> str:
-    info = model_info(model)
-    return info.name if info is not None else type(model).__name__
+    return model_label(model)[0]
 
 
 def _knobs(s: FigureSettings) -> dict[str, Any]:
@@ -275,5 +277,7 @@ def _verdict(result: ClassVisualization) -> str:
     return f"classified as {class_name(int(result.predicted[0]))}, p({class_name(int(result.target[0]))}) = {p:.2f}"
 
 
-def _cached(run: Run, key: str) -> ClassVisualization:
-    return run.cache[key]
+def _done(result: ClassVisualization | None, stage: str) -> ClassVisualization:
+    """A result an earlier stage made; ``stages`` runs that stage first."""
+    assert result is not None, f"the stage of {stage} must run first"
+    return result

@@ -29,18 +29,19 @@ class StageProgress:
         self.count += 1
         tty = self.stream.isatty()
         start = time.perf_counter()
-        printed = [-1]  # the last quarter printed (off a terminal); >= 0 once a bar is drawn
+        printed = -1  # the last quarter printed (off a terminal); >= 0 once a bar is drawn
         self._write(f"[{self.count}/{self.stages}] {name}\n")
 
         def update(done: int, total: int) -> None:
+            nonlocal printed
             if total <= 0:
                 return
             line = _bar(done, total, time.perf_counter() - start)
             if tty:
-                printed[0] = 0
+                printed = 0
                 self._write(f"\r    {line}")
-            elif (quarter := 4 * done // total) > printed[0]:
-                printed[0] = quarter
+            elif (quarter := 4 * done // total) > printed:
+                printed = quarter
                 self._write(f"    {line}\n")
 
         try:
@@ -48,7 +49,7 @@ class StageProgress:
         finally:
             elapsed = time.perf_counter() - start
             self.seconds[name] = elapsed
-            self._write(("\n" if tty and printed[0] >= 0 else "") + f"    done in {elapsed:.1f} s\n")
+            self._write(("\n" if tty and printed >= 0 else "") + f"    done in {elapsed:.1f} s\n")
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
