@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 from PIL import Image
@@ -59,8 +59,6 @@ TIMEOUTS = {"browser start": 60, "JupyterLab start": 120, "notebook open": 120, 
             "explorer ready": 120, "slider": 120, "save": 60, "shutdown": 20}
 # The explorer's sliders, and how the explorer's title names their value.
 SLIDERS = {"lr": "lr=", "l2": "L2="}
-
-T = TypeVar("T")
 
 
 def test_explorer_sliders_change_the_image_in_jupyterlab(tmp_path: Path) -> None:
@@ -284,15 +282,12 @@ def step(name: str) -> Iterator[float]:
         fail(f"step '{name}' timed out after {seconds:g} s: {_short(err.message, 600)}")
 
 
-def wait_until(done: Callable[[], T], name: str, what: str | Callable[[], str], *, seconds: float | None = None,
-               every: float = 0.25) -> T:
-    """Poll ``done`` until it returns something true; after ``seconds`` (default: step ``name``'s) fail with ``what``."""
+def wait_until(done: Callable[[], bool], name: str, what: str | Callable[[], str], *, seconds: float | None = None,
+               every: float = 0.25) -> None:
+    """Poll ``done`` until it returns True; after ``seconds`` (default: step ``name``'s) fail with ``what``."""
     seconds = TIMEOUTS[name] if seconds is None else seconds
     deadline = time.monotonic() + seconds
-    while True:
-        result = done()
-        if result:
-            return result
+    while not done():
         if time.monotonic() > deadline:
             detail = what() if callable(what) else what
             fail(f"step '{name}' timed out after {seconds:g} s: {detail}")
