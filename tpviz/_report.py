@@ -15,7 +15,7 @@ import html
 import io
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import mistune
 
@@ -152,7 +152,9 @@ def html_report(submissions: Sequence[Submission], rubric: dict[str, Question], 
                 title: str = "tpviz grade") -> str:
     """A self-contained HTML page: per question, every answer beside the rubric; per student, all of theirs."""
     ids = {id(sub): f"s{i}" for i, sub in enumerate(submissions, 1)}
-    all_flags = [flags(sub, min_words=min_words) for sub in submissions]
+    # Each answer is built once: the page shows it twice, by question and by student.
+    shown = {(id(sub), q): _shown(sub.answers.get(q), rubric.get(q), min_words=min_words)
+             for sub in submissions for q in sub.expected}
     parts = [
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n',
@@ -167,10 +169,10 @@ def html_report(submissions: Sequence[Submission], rubric: dict[str, Question], 
     ]
     for q in questions:
         rows = [sub for sub in submissions if q in sub.expected]
-        parts.append(_question_section(q, rubric.get(q), rows, ids, min_words=min_words))
+        parts.append(_question_section(q, rubric.get(q), rows, ids, shown))
     parts.append('<h2 id="by-student">By student</h2>\n')
-    for sub, sub_flags in zip(submissions, all_flags):
-        parts.append(_student_section(sub, sub_flags, ids[id(sub)], rubric, min_words=min_words))
+    for sub in submissions:
+        parts.append(_student_section(sub, flags(sub, min_words=min_words), ids[id(sub)], shown))
     parts.append("</body>\n</html>\n")
     return "".join(parts)
 
@@ -196,6 +198,18 @@ def _nav(submissions: Sequence[Submission], ids: dict[int, str], questions: Sequ
     qs = " ".join(f'<a href="#{q}">{q}</a>' for q in questions)
     students = " · ".join(f'<a href="#{ids[id(sub)]}">{escape(sub.name)}</a>' for sub in submissions)
     return f'<nav><p><b>Questions:</b> {qs}</p>\n<p><b>Students:</b> {students}</p></nav>\n'
+
+
+class _Shown(NamedTuple):
+    """One answer as the page shows it: its badges, its text and its key-point marks (HTML)."""
+
+    badges: str
+    body: str
+    hints: str
+
+
+def _shown(answer: Answer | None, question: Question | None, *, min_words: int) -> _Shown:
+    return _Shown(_badges(answer, min_words=min_words), _answer_html(answer), _hints(question, answer))
 
 
 def _badges(answer: Answer | None, *, min_words: int) -> str:
@@ -254,16 +268,15 @@ def _rubric_html(q: str, question: Question | None) -> str:
             f"<h4>Common misconceptions</h4>\n<ul>\n{wrong}</ul>\n</aside>\n")
 
 
-def _question_section(q: str, question: Question | None, rows: Sequence[Submission], ids: dict[int, str], *,
-                      min_words: int) -> str:
+def _question_section(q: str, question: Question | None, rows: Sequence[Submission], ids: dict[int, str],
+                      shown: dict[tuple[int, str], _Shown]) -> str:
     heading = f"Question {escape(q[1:])}" + (f": {escape(question.title)}" if question else "")
     notebook = f' <span class="notebook">{escape(question.notebook)}</span>' if question else ""
     body = []
     for sub in rows:
-        answer = sub.answers.get(q)
-        body.append(f'<tr><td><a href="#{ids[id(sub)]}">{escape(sub.name)}</a><br>'
-                    f'{_badges(answer, min_words=min_words)}</td>\n<td class="answer">{_answer_html(answer)}</td>\n'
-                    f'<td class="hints">{_hints(question, answer)}</td></tr>\n')
+        s = shown[id(sub), q]
+        body.append(f'<tr><td><a href="#{ids[id(sub)]}">{escape(sub.name)}</a><br>{s.badges}</td>\n'
+                    f'<td class="answer">{s.body}</td>\n<td class="hints">{s.hints}</td></tr>\n')
     table = ("<table>\n<thead><tr><th>submission</th><th>answer</th><th>key points it seems to touch "
              "(hint, not a grade)</th></tr></thead>\n<tbody>\n" + "".join(body) + "</tbody>\n</table>\n"
              if body else '<p class="none">No submission has this question.</p>\n')
@@ -271,8 +284,8 @@ def _question_section(q: str, question: Question | None, rows: Sequence[Submissi
             f"{_rubric_html(q, question)}<div>\n{table}</div>\n</div>\n</section>\n")
 
 
-def _student_section(sub: Submission, sub_flags: dict[str, str], sid: str, rubric: dict[str, Question], *,
-                     min_words: int) -> str:
+def _student_section(sub: Submission, sub_flags: dict[str, str], sid: str,
+                     shown: dict[tuple[int, str], _Shown]) -> str:
     files = "".join(f"<li>{escape(str(nb.path))}</li>\n" for nb in sub.files)
     listed = [(key, value) for key, value in sub_flags.items() if value]
     flag_html = ('<dl class="flags">\n' + "".join(f"<dt>{escape(_LABELS[k])}:</dt><dd>{escape(v)}</dd>\n"
@@ -280,10 +293,8 @@ def _student_section(sub: Submission, sub_flags: dict[str, str], sid: str, rubri
                  if listed else '<p class="none">no flags</p>\n')
     answers = []
     for q in sub.expected:
-        answer = sub.answers.get(q)
-        answers.append(f'<h4><a href="#{escape(q)}">Question {escape(q[1:])}</a> '
-                       f'{_badges(answer, min_words=min_words)}</h4>\n'
-                       f'<div class="answer">{_answer_html(answer)}</div>\n'
-                       f'<p class="hints">{_hints(rubric.get(q), answer)}</p>\n')
+        s = shown[id(sub), q]
+        answers.append(f'<h4><a href="#{escape(q)}">Question {escape(q[1:])}</a> {s.badges}</h4>\n'
+                       f'<div class="answer">{s.body}</div>\n<p class="hints">{s.hints}</p>\n')
     return (f'<section class="student" id="{sid}">\n<h3>{escape(sub.name)}</h3>\n<ul class="files">\n{files}</ul>\n'
             f"{flag_html}{''.join(answers)}</section>\n")
