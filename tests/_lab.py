@@ -148,7 +148,7 @@ def stop_lab(lab: Lab, *, timeout: float = 20) -> None:
     The server shuts its kernels down on SIGTERM. Kernels run in their own process groups, so they are
     collected (children of the server, and any process naming ``lab.home``) and killed too if they linger.
     """
-    processes = _descendants(lab.process.pid) + processes_mentioning(lab.home)
+    processes = _descendants(lab.process.pid)  # before the server exits and they lose their parent
     if lab.process.poll() is None:
         try:
             os.killpg(lab.process.pid, signal.SIGTERM)
