@@ -75,8 +75,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def lab_environment(home: Path, *, fast: bool = True) -> dict[str, str]:
-    """The server's environment: ours (TPVIZ_WEIGHTS_DIR etc. pass through), Jupyter's folders under ``home``."""
+def lab_environment(home: Path) -> dict[str, str]:
+    """The server's environment: ours (TPVIZ_WEIGHTS_DIR etc. pass through) in fast mode, Jupyter's folders
+    under ``home``."""
     env = dict(os.environ)
     folders = {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data", "JUPYTER_RUNTIME_DIR": "runtime",
                "JUPYTERLAB_SETTINGS_DIR": "lab-settings", "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
@@ -85,8 +86,7 @@ def lab_environment(home: Path, *, fast: bool = True) -> dict[str, str]:
         (home / name).mkdir(parents=True, exist_ok=True)
         env[var] = str(home / name)
     env.pop("JUPYTER_TOKEN", None)
-    if fast:
-        env["TPVIZ_FAST"] = "1"
+    env["TPVIZ_FAST"] = "1"
     return env
 
 
