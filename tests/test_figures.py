@@ -129,3 +129,29 @@ def test_each_stage_is_saved_when_done_so_an_interrupted_run_keeps_it(tmp_path: 
     page = (tmp_path / "index.html").read_text()
     assert 'src="figure01_x.png"' in page and "(so far: 1 of 2 stages)" in page
     assert [f["file"] for f in json.loads((tmp_path / "manifest.json").read_text())["figures"]] == ["figure01_x.png"]
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["full", "fast"])
+def test_settings_are_the_notebooks_parameters(fast: bool):
+    """tpviz figures makes the notebooks' figures: its settings must be their parameters cells' values."""
+    import types
+
+    from .test_notebook_format import by_name, code_cells, load, source
+
+    def parameters(name: str) -> dict:
+        stub = types.SimpleNamespace(fast_mode=lambda: fast)
+        code = source(code_cells(load(by_name(name)))[0]).replace("import tpviz\n", "")
+        values: dict = {"tpviz": stub}
+        exec(code, values)
+        return values
+
+    s = FAST_SETTINGS if fast else FigureSettings()
+    nb01, nb02, nb03 = parameters("01"), parameters("02"), parameters("03")
+    assert s.images == nb01["N_IMAGES"]
+    assert (s.fool_image, s.fool_target, s.fool_max_iter, s.compare_fool_max_iter) == (
+        nb02["IMAGE"], nb02["TARGET"], nb02["MAX_ITER"], nb02["VGG_MAX_ITER"])
+    assert (s.table_images, s.epsilons, s.pgd_steps) == (nb02["N_IMAGES"], nb02["EPSILONS"], nb02["PGD_STEPS"])
+    assert (s.target, s.lr, s.l2_reg, s.iterations, s.seed) == (
+        nb03["TARGET"], nb03["LR"], nb03["L2_REG"], nb03["ITERATIONS"], nb03["SEED"])
+    assert (list(s.lrs), list(s.iteration_counts), list(s.l2s), s.compare_iterations) == (
+        nb03["LRS"], nb03["ITERATION_COUNTS"], nb03["L2S"], nb03["VGG_ITERATIONS"])
