@@ -68,11 +68,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no notebooks (.ipynb) found in {', '.join(map(str, args.paths))}: {WHAT_TO_PASS}")
     check_unedited(out, overwrite=args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = _write(out / CSV_NAME, csv_text(submissions, min_words=args.min_words), encoding="utf-8-sig")
-    html_path = _write(out / HTML_NAME, html_report(submissions, rubric, min_words=args.min_words), encoding="utf-8")
-    (out / RECORD).write_text(json.dumps({p.name: _sha256(p) for p in (csv_path, html_path)}) + "\n", encoding="utf-8")
+    record = {CSV_NAME: _write(out / CSV_NAME, csv_text(submissions, min_words=args.min_words), encoding="utf-8-sig"),
+              HTML_NAME: _write(out / HTML_NAME, html_report(submissions, rubric, min_words=args.min_words),
+                                encoding="utf-8")}
+    (out / RECORD).write_text(json.dumps(record) + "\n", encoding="utf-8")
     print(summary(submissions, min_words=args.min_words))
-    print(f"wrote {csv_path} and {html_path}")
+    print(f"wrote {out / CSV_NAME} and {out / HTML_NAME}")
     return 0
 
 
@@ -117,9 +118,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write(path: Path, text: str, *, encoding: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file, so that a reader never sees half a report."""
+def _write(path: Path, text: str, *, encoding: str) -> str:
+    """Write ``text`` to ``path`` through a temporary file, so that a reader never sees half a report; the
+    sha256 of the bytes written."""
+    data = text.encode(encoding)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding=encoding, newline="")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
-    return path
+    return hashlib.sha256(data).hexdigest()
