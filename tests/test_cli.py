@@ -38,6 +38,16 @@ def test_every_public_name_resolves_to_its_module_s_object():
         tpviz.saliency_map  # noqa: B018
 
 
+def test_the_type_checking_imports_name_exactly_the_lazy_names():
+    """``__init__`` lists each name twice (for __getattr__ and for type checkers): the lists must agree."""
+    import ast
+
+    tree = ast.parse(Path(tpviz.__file__).read_text())
+    block = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    imported = {(imp.module, alias.name) for imp in block.body if isinstance(imp, ast.ImportFrom) for alias in imp.names}
+    assert imported == {(module, name) for name, module in tpviz._LAZY.items()}
+
+
 def test_console_script_and_python_m_list_the_commands():
     script = BIN / "tpviz"
     assert script.exists(), f"{script} is missing: reinstall the project (`make test` does it when pyproject changes)"
