@@ -203,6 +203,8 @@ SIDE_EFFECTS = {
     "train mode": (lambda m, x: m.train(), "changed the model's training mode"),
     "frozen weights": (lambda m, x: m.requires_grad_(False), "changed requires_grad of the model's parameters"),
     "changed weights": (lambda m, x: m[0].weight.data.zero_(), "changed the model's weights"),
+    "model to float64": (lambda m, x: m.double(), "changed the model's weights"),
+    "model to another device": (lambda m, x: m.to("meta"), "changed the model's weights"),
     "hook": (_hook, "left hooks registered on the model"),
     "grad switched off": (lambda m, x: torch.set_grad_enabled(False), "torch.set_grad_enabled(False)"),
     "replaced layer": (lambda m, x: m.__setitem__(0, nn.Identity()), "changed the model itself"),

@@ -153,7 +153,7 @@ class _State:
     def changes(self, after: _State, x: str) -> list[str]:
         """Plain-words messages for what differs in ``after``; ``x`` is the image's name in the signature."""
         messages = []
-        if after.x.shape != self.x.shape or not torch.equal(after.x, self.x):
+        if not _same(after.x, self.x):
             messages.append(f"Your function changed {x} in place (its values differ after the call): work on a "
                             f"copy and return a new tensor (e.g. new = {x} + step), instead of {x} += ..., {x}.data "
                             f"or {x}.add_(...).")
@@ -173,7 +173,7 @@ class _State:
             messages.append("Your function changed requires_grad of the model's parameters and did not restore "
                             "it: put every parameter's flag back before returning (torch.autograd.grad needs no "
                             "freezing at all).")
-        if any(a.shape != b.shape or not torch.equal(a, b) for a, b in zip(after.weights, self.weights)):
+        if not all(_same(a, b) for a, b in zip(after.weights, self.weights)):
             messages.append("Your function changed the model's weights: only the image may change, never the "
                             "network.")
         if after.training != self.training:
@@ -184,3 +184,9 @@ class _State:
             messages.append("Your function left hooks registered on the model: remove each one (handle.remove()) "
                             "before returning.")
         return messages
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same shape, dtype, device and values. ``torch.equal`` alone calls a float64 copy equal, and raises for
+    tensors on two devices (a model moved with ``model.to(...)``) instead of saying that they differ."""
+    return a.shape == b.shape and a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
