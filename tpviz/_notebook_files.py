@@ -35,7 +35,6 @@ class NotebookFile:
     """What reading one file gave: its answers, or the reason it could not be read."""
 
     path: Path
-    size: int = 0
     sha256: str = ""
     error: str = ""
     notes: tuple[str, ...] = ()
@@ -86,18 +85,18 @@ def read_notebook(path: Path, *, max_bytes: int = int(MAX_MB * 1e6)) -> Notebook
     try:
         size = path.stat().st_size
         if not path.is_file():
-            return NotebookFile(path, size, error="not a regular file")
+            return NotebookFile(path, error="not a regular file")
         if size > max_bytes:
-            return NotebookFile(path, size, error=f"{size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit "
-                                                  "(--max-mb): not read")
+            return NotebookFile(path, error=f"{size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit "
+                                            "(--max-mb): not read")
         with open(path, "rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as err:
         return NotebookFile(path, error=f"cannot be read ({err.strerror or type(err).__name__})")
     if len(data) > max_bytes:
-        return NotebookFile(path, len(data), error=f"over the {max_bytes / 1e6:g} MB limit (--max-mb): not read")
+        return NotebookFile(path, error=f"over the {max_bytes / 1e6:g} MB limit (--max-mb): not read")
     digest = hashlib.sha256(data).hexdigest()
-    base = NotebookFile(path, len(data), digest)
+    base = NotebookFile(path, digest)
     if not data.strip():
         return replace(base, error="empty file")
     text, notes = _decode(data)
