@@ -336,8 +336,7 @@ def test_fooling_step_passes_correct_implementations(fn):
 
 def test_fooling_step_reference_is_the_unclamped_formula():
     """The check's images stay inside the pixel range, so the clamp of tpviz.fooling_image never binds."""
-    model, x = check._tiny_model(), check._images(2)
-    target = check._labels(model, x, start=2)
+    model, x, target, _ = check._bench(2)
     step = tpviz.fooling_image(model, x, target, lr=check._LR, max_iter=1).images
     assert torch.allclose(step, fooling_right(model, x, target, check._LR), atol=1e-6)
     assert not torch.equal(step, x)

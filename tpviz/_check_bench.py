@@ -36,11 +36,20 @@ def _images(seed: int) -> torch.Tensor:
     return (torch.randn(_N, 3, _SIZE, _SIZE, generator=gen) * 0.5).clamp(-1.2, 1.2)
 
 
-def _labels(model: nn.Module, x: torch.Tensor, *, start: int) -> torch.Tensor:
-    """A distinct class per image, none of them the model's prediction: so using the predicted class, or
-    mixing up the images' classes, gives a visibly different answer."""
+def _bench(seed: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """One check's bench: the tiny model, the images drawn with ``seed``, a class per image (offset by
+    ``seed``, so each check differs) and ``_objective_gradients`` for those classes. The model's prediction,
+    which the classes avoid and the "predicted" slip uses, is computed once."""
+    model, x = _tiny_model(), _images(seed)
     with torch.no_grad():
         predicted = model(x).argmax(dim=1)
+    labels = _labels(predicted, start=seed)
+    return model, x, labels, _objective_gradients(model, x, labels, predicted)
+
+
+def _labels(predicted: torch.Tensor, *, start: int) -> torch.Tensor:
+    """A distinct class per image, none of them the model's prediction: so using the predicted class, or
+    mixing up the images' classes, gives a visibly different answer."""
     for offset in range(start, start + _CLASSES):
         labels = (torch.arange(_N) + offset) % _CLASSES
         if not bool((labels == predicted).any()):
@@ -48,10 +57,10 @@ def _labels(model: nn.Module, x: torch.Tensor, *, start: int) -> torch.Tensor:
     raise AssertionError("no labelling avoids the predictions")  # cannot happen with 4 images and 6 classes
 
 
-def _objective_gradients(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The input gradient (N, 3, H, W) of the right objective ("score") and of the usual wrong ones."""
-    with torch.no_grad():
-        predicted = model(x).argmax(dim=1)
+def _objective_gradients(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, predicted: torch.Tensor
+                         ) -> dict[str, torch.Tensor]:
+    """The input gradient (N, 3, H, W) of the right objective ("score") and of the usual wrong ones;
+    ``predicted`` (N,) is the model's class for each image."""
     n = x.shape[0]
     objectives: dict[str, tuple[torch.Tensor, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = {
         "score": (labels, score),

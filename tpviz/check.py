@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._attacks import fooling_image
-from ._check_bench import _L2_REG, _LR, _SIZE, _images, _labels, _objective_gradients, _tiny_model
+from ._check_bench import _L2_REG, _LR, _SIZE, _bench
 from ._check_diagnose import _STEP_WORDS, _saliency_messages, _step_messages
 from ._check_run import _require_function, _run
 from ._classviz import class_visualization
@@ -94,10 +94,8 @@ def saliency(fn: Callable[..., object], *, quiet: bool = False) -> CheckResult:
     ``tpviz.saliency_maps``. Prints the verdict (unless ``quiet``) and returns a ``CheckResult``.
     """
     _require_function(fn, "saliency", "my_saliency")
-    model, x = _tiny_model(), _images(1)
-    y = _labels(model, x, start=1)
+    model, x, y, grads = _bench(1)
     reference = saliency_maps(model, x, y)
-    grads = _objective_gradients(model, x, y)
     args = (model, x.clone(), y.clone())
     return _check("saliency", fn, args, "fn(model, x, y)", quiet=quiet,
                   diagnose=lambda out: _saliency_messages(out, reference, grads))
@@ -117,11 +115,9 @@ def fooling_step(fn: Callable[..., object], *, quiet: bool = False) -> CheckResu
     Compared with one step of ``tpviz.fooling_image(model, x, target, lr=lr, max_iter=1)``.
     """
     _require_function(fn, "fooling_step", "my_fooling_step")
-    model, x = _tiny_model(), _images(2)
-    target = _labels(model, x, start=2)
+    model, x, target, grads = _bench(2)
     result = fooling_image(model, x, target, lr=_LR, max_iter=1)
     assert bool((result.iterations == 1).all()), "every test image takes exactly one step"
-    grads = _objective_gradients(model, x, target)
     args = (model, x.clone(), target.clone(), _LR)
     return _check("fooling_step", fn, args, "fn(model, x, target, lr)", quiet=quiet,
                   diagnose=lambda out: _step_messages(out, result.images, x, grads, _STEP_WORDS["fooling_step"]))
@@ -140,11 +136,9 @@ def class_visualization_step(fn: Callable[..., object], *, quiet: bool = False) 
     iterations=1, blur_every=None, max_jitter=0)``.
     """
     _require_function(fn, "class_visualization_step", "my_class_visualization_step")
-    model, img = _tiny_model(), _images(3)
-    target = _labels(model, img, start=3)
+    model, img, target, grads = _bench(3)
     reference = class_visualization(model, target, init=img, lr=_LR, l2_reg=_L2_REG, iterations=1,
                                     blur_every=None, max_jitter=0, size=_SIZE).images
-    grads = _objective_gradients(model, img, target)
     args = (model, img.clone(), target.clone(), _LR, _L2_REG)
     return _check("class_visualization_step", fn, args, "fn(model, img, target, lr, l2_reg)", quiet=quiet,
                   x_name="img", diagnose=lambda out: _step_messages(out, reference, img, grads,
