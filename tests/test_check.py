@@ -423,6 +423,8 @@ CLASSVIZ_SLIPS = {
     "norm not squared": (_classviz(lambda x, lam: -lam * x / x.flatten(1).norm(dim=1).view(-1, 1, 1, 1)),
                          "You penalised ||img|| instead of ||img||²"),
     "penalty after normalising": (_classviz(None, after=True), "after normalising the gradient"),
+    "penalty after normalising, times lr": (lambda m, img, t, lr, l2: (img + lr * (_unit(_grad(m, img, t)) - 2 * l2 * img)).detach(),
+                                            "after normalising the gradient"),
     "no normalisation": (_classviz(lambda x, lam: -2 * lam * x, normalise=lambda g: g), "The normalisation is missing"),
     "descent": (_classviz(lambda x, lam: -2 * lam * x, sign=-1.0), "goes down the objective (img - ...)"),
     "no L2, no normalisation": (_classviz(lambda x, lam: 0 * x, normalise=lambda g: g),

@@ -172,6 +172,8 @@ def _normalisations() -> list[tuple[str | None, object]]:
 def _penalties(x: str) -> list[tuple[str | None, object]]:
     """The L2 penalty's place in the step (class visualization only): (note, key)."""
     grad = f"g - 2 * l2_reg * {x}"
+    after = (f"You applied the penalty after normalising the gradient: normalise the gradient of the whole objective, "
+             f"({grad}) / ||{grad}||, then step.")
     return [
         (None, "right"),
         (f"The L2 penalty is missing: the objective is s_target({x}) - l2_reg * ||{x}||², so its gradient is "
@@ -181,10 +183,8 @@ def _penalties(x: str) -> list[tuple[str | None, object]]:
         (f"The penalty's gradient lacks the factor 2: the gradient of l2_reg * ||{x}||² is 2 * l2_reg * {x}.", "no2"),
         (f"You penalised ||{x}|| instead of ||{x}||²: the gradient of l2_reg * ||{x}||² is 2 * l2_reg * {x}.",
          "not_squared"),
-        (f"You applied the penalty after normalising the gradient: normalise the gradient of the whole objective, "
-         f"({grad}) / ||{grad}||, then step.", "after"),
-        (f"You applied the penalty after normalising the gradient: normalise the gradient of the whole objective, "
-         f"({grad}) / ||{grad}||, then step.", "after_lr"),
+        (after, "after"),  # outside the lr factor: lr * g / ||g|| - 2 * l2_reg * x
+        (after, "after_lr"),  # inside it: lr * (g / ||g|| - 2 * l2_reg * x)
     ]
 
 
