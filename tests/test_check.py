@@ -74,10 +74,6 @@ def classviz_right_clamped(model, img, target, lr, l2_reg):
     return tpviz.clamp_pixels(classviz_right(model, img, target, lr, l2_reg))
 
 
-def classviz_score_grad(model, img, target):
-    return _grad(model, img, target)
-
-
 # -- shared helpers ------------------------------------------------------------------------------------------
 
 
@@ -409,7 +405,7 @@ def test_class_visualization_step_passes_correct_implementations(fn):
 
 def _classviz(penalty, *, normalise=_unit, sign=1.0, after=False):
     def fn(model, img, target, lr, l2_reg):
-        g = classviz_score_grad(model, img, target)
+        g = _grad(model, img, target)
         if after:
             return (img + lr * normalise(g) - 2 * l2_reg * img).detach()
         return (img + sign * lr * normalise(g + penalty(img, l2_reg))).detach()
