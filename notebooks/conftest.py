@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tpviz._weights import weights_on_disk
+from tpviz.imagenet.weights import weights_on_disk
 
 ARCH = "squeezenet1_1"
 NOTEBOOKS = Path(__file__).resolve().parent

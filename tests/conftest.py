@@ -13,7 +13,7 @@ from torch import nn
 matplotlib.use("Agg")
 
 import tpviz  # noqa: E402
-from tpviz._weights import weights_on_disk  # noqa: E402
+from tpviz.imagenet.weights import weights_on_disk  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 

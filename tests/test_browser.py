@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 from PIL import Image
 
-from tpviz._weights import weights_on_disk
+from tpviz.imagenet.weights import weights_on_disk
 
 from ._lab import Lab, kill_processes, process_group_alive, processes_mentioning, start_lab, stop_lab, wait_gone
 from .conftest import REAL_WEIGHTS_REASON

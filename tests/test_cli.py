@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import tpviz
-from tpviz._cli import COMMANDS, main
+from tpviz.cli import COMMANDS, main
 
 BIN = Path(sys.executable).parent
 
@@ -22,7 +22,7 @@ def _python(code: str) -> str:
 
 
 def test_import_tpviz_and_the_cli_pull_in_neither_torch_nor_matplotlib():
-    code = ("import sys, tpviz, tpviz._cli; tpviz._cli.build_parser(); "
+    code = ("import sys, tpviz, tpviz.cli; tpviz.cli.build_parser(); "
             "print(sorted(m for m in ('torch', 'matplotlib', 'numpy') if m in sys.modules))")
     assert _python(code) == "[]"
 

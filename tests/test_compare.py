@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import tpviz
-import tpviz._compare as compare
+import tpviz.algorithms.compare as compare
 
 
 def _pixels(n: int, seed: int = 0) -> torch.Tensor:

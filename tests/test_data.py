@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tpviz
-from tpviz import _data
+import tpviz.imagenet.data as _data
 
 
 def _fake_val(path: Path) -> Path:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tpviz import _doctor as doctor
-from tpviz._cli import main
-from tpviz._data import VAL_FILE
+import tpviz.cli.doctor as doctor
+from tpviz.cli import main
+from tpviz.imagenet.data import VAL_FILE
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "data"
     folder.mkdir()
     monkeypatch.setenv("TPVIZ_DATA_DIR", str(folder))
-    monkeypatch.setattr("tpviz._data.repo_data_dir", lambda: tmp_path / "repo-data")
+    monkeypatch.setattr("tpviz.imagenet.data.repo_data_dir", lambda: tmp_path / "repo-data")
     return folder
 
 
@@ -109,7 +109,7 @@ def test_sample_images_missing_damaged_and_present(no_data: Path, monkeypatch: p
     (no_data / VAL_FILE).write_bytes(b"not the file")
     (damaged,) = doctor.check_sample_images()
     assert damaged.status == "FAIL" and "damaged" in damaged.detail and f"delete {no_data / VAL_FILE}" in damaged.fix
-    monkeypatch.setattr("tpviz._data.VAL_SHA256", hashlib.sha256(b"not the file").hexdigest())  # as if it were
+    monkeypatch.setattr("tpviz.imagenet.data.VAL_SHA256", hashlib.sha256(b"not the file").hexdigest())  # as if it were
     assert doctor.check_sample_images()[0] == doctor.Finding("ok", "sample images", str(no_data / VAL_FILE))
 
 

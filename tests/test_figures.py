@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from tpviz import InputError
-from tpviz._cli import main
-from tpviz._figures import FAST_SETTINGS, FigureSettings, describe_settings, stages
-from tpviz._figures_cli import MARKER, parse_models, prepare_folder
-from tpviz._gallery import RANDOM_NOTE, Entry, render_gallery
+from tpviz.cli import main
+from tpviz.cli.stages import FAST_SETTINGS, FigureSettings, describe_settings, stages
+from tpviz.cli.figures import MARKER, parse_models, prepare_folder
+from tpviz.cli.gallery import RANDOM_NOTE, Entry, render_gallery
 
 EXPECTED = ["figure01_saliency_squeezenet1_1", "figure02_saliency_vgg16", "figure03_fooling", "table_attacks",
             "figure04_class_from_noise", "figure05_sweep_learning_rate", "figure06_sweep_iterations", "figure07_sweep_l2",
@@ -78,7 +78,7 @@ def test_fast_settings_shrink_work_but_keep_every_figure():
 @pytest.mark.slow
 def test_fast_run_writes_every_figure_table_and_the_gallery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]):
-    from tpviz._data import val_file_on_disk
+    from tpviz.imagenet.data import val_file_on_disk
 
     if val_file_on_disk() is None:
         pytest.skip("imagenet_val_25.npz is not on this machine (set TPVIZ_DATA_DIR)")
@@ -106,9 +106,9 @@ def test_each_stage_is_saved_when_done_so_an_interrupted_run_keeps_it(tmp_path: 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from tpviz._data import ImageNetVal
-    from tpviz._figures import Artifact
-    from tpviz._figures_cli import make_all
+    from tpviz.imagenet.data import ImageNetVal
+    from tpviz.cli.stages import Artifact
+    from tpviz.cli.figures import make_all
 
     from .conftest import TinyConv
 
@@ -119,10 +119,10 @@ def test_each_stage_is_saved_when_done_so_an_interrupted_run_keeps_it(tmp_path: 
     def second(run, update):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("tpviz._figures.stages", lambda models: [("one", first), ("two", second)])
-    monkeypatch.setattr("tpviz._models.load_model", lambda name, device: TinyConv())
+    monkeypatch.setattr("tpviz.cli.stages.stages", lambda models: [("one", first), ("two", second)])
+    monkeypatch.setattr("tpviz.imagenet.models.load_model", lambda name, device: TinyConv())
     images = np.zeros((2, 8, 8, 3), np.uint8)
-    monkeypatch.setattr("tpviz._data.load_imagenet_val", lambda: ImageNetVal(images, np.zeros(2, np.int64), ["a", "b"]))
+    monkeypatch.setattr("tpviz.imagenet.data.load_imagenet_val", lambda: ImageNetVal(images, np.zeros(2, np.int64), ["a", "b"]))
     with pytest.raises(KeyboardInterrupt):
         make_all(tmp_path, ["tiny"], device="cpu", fast=True, command="tpviz figures --fast")
     assert Image.open(tmp_path / "figure01_x.png").info["Description"] == "lr=5"

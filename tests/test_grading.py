@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 
-from tpviz import _cli, _grade_cli, _submissions
-from tpviz._answers import QUESTIONS, SECTIONS, TEMPLATE, find_answers
-from tpviz._errors import InputError
-from tpviz._notebook_files import read_notebook
-from tpviz._report import csv_cell, csv_text, render_markdown, safe_url
-from tpviz._rubric import load_rubric
-from tpviz._submissions import collect
+import tpviz.cli as _cli
+import tpviz.grading.command as _grade_cli
+import tpviz.grading.submissions as _submissions
+from tpviz.grading.answers import QUESTIONS, SECTIONS, TEMPLATE, find_answers
+from tpviz.errors import InputError
+from tpviz.grading.notebooks import read_notebook
+from tpviz.grading.report import csv_cell, csv_text, render_markdown, safe_url
+from tpviz.grading.rubric import load_rubric
+from tpviz.grading.submissions import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {1: ROOT / "notebooks" / "01_saliency_maps.ipynb", 2: ROOT / "notebooks" / "02_adversarial_examples.ipynb",
@@ -407,7 +409,7 @@ def test_grading_runs_nothing_and_imports_no_torch(tmp_path):
     put(tmp_path / "sub" / "x.ipynb", nb)
     script = (
         "import argparse, sys\n"
-        "import tpviz._grade_cli as g\n"
+        "import tpviz.grading.command as g\n"
         "p = argparse.ArgumentParser(); g.add_arguments(p)\n"
         f"code = g.run(p.parse_args([{str(tmp_path / 'sub')!r}, '--out', {str(tmp_path / 'out')!r}]))\n"
         f"bad = [m for m in {NO_IMPORT!r} if m in sys.modules]\n"
@@ -514,7 +516,7 @@ def test_rows_option_and_a_custom_rubric(tmp_path, monkeypatch):
     assert [s.name for s in collect(["s"])] == ["s"]
     assert [s.name for s in collect(["s"], rows="notebook")] == ["s/a.ipynb", "s/b.ipynb"]
     assert collect(["s"], rows="notebook")[1].expected == ("q5", "q6", "q7")
-    rubric = json.loads((ROOT / "tpviz" / "grading_rubric.json").read_text(encoding="utf-8"))
+    rubric = json.loads((ROOT / "tpviz" / "grading" / "rubric.json").read_text(encoding="utf-8"))
     rubric["questions"]["q1"]["key_points"] = [{"point": "Mentions the mastiff", "hints": ["mastiff"]}]
     (tmp_path / "mine.json").write_text(json.dumps(rubric), encoding="utf-8")
     assert _grade_cli.run(parse("s", "--rubric", "mine.json", "--out", "g")) == 0
@@ -522,7 +524,7 @@ def test_rows_option_and_a_custom_rubric(tmp_path, monkeypatch):
     assert "<ol>\n<li>Mentions the mastiff<br><span class=\"hintwords\">hint words: mastiff</span></li>\n</ol>" in page
     assert '<span class="kp yes" title="key point 1: hint words found: mastiff">1 \u2713</span></td>' in page
     (tmp_path / "bad.json").write_text('{"questions": {"q1": {"title": 3}}}', encoding="utf-8")
-    with pytest.raises(InputError, match="not laid out like tpviz/grading_rubric.json"):
+    with pytest.raises(InputError, match="not laid out like tpviz/grading/rubric.json"):
         load_rubric(tmp_path / "bad.json")
 
 
@@ -712,7 +714,7 @@ def test_hint_words_match_word_beginnings_only():
 
 def test_the_kit_ships_the_rubric():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'^tpviz = \[[^\]]*"grading_rubric\.json"', pyproject, re.M)
+    assert re.search(r'^"tpviz.grading" = \["rubric\.json"\]', pyproject, re.M)
     assert re.search(r'^    "mistune>=3', pyproject, re.M)
 
 

@@ -12,7 +12,7 @@ import torch
 import torchvision
 
 import tpviz
-from tpviz import _weights
+import tpviz.imagenet.weights as _weights
 
 
 def _random_state(name: str = "squeezenet1_1", seed: int = 123) -> dict[str, torch.Tensor]:

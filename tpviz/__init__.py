@@ -13,22 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 # Each private module and the public names it provides.
 _MODULES: dict[str, tuple[str, ...]] = {
-    "_attack_plots": ("plot_attack", "plot_perturbation"),
-    "_attacks": ("AttackResult", "fgsm", "fooling_image", "pgd"),
-    "_classes": ("class_index", "class_name", "class_names", "class_synonyms"),
-    "_classviz": ("ClassVisualization", "class_visualization", "start_image"),
-    "_compare": ("compare_attacks", "format_table", "random_targets"),
-    "_config": ("fast_mode",),
-    "_data": ("ImageNetVal", "load_imagenet_val"),
-    "_errors": ("DataError", "InputError", "TpvizError", "WeightsError", "WeightsNotFoundError"),
-    "_images": ("IMAGENET_MEAN", "IMAGENET_STD", "deprocess", "load_image", "preprocess", "quantize", "read_image"),
-    "_models": ("ModelInfo", "describe_model", "load_model", "model_info", "model_names", "resolve_device"),
-    "_plots": ("plot_saliency", "save_figure"),
-    "_saliency": ("integrated_gradients", "saliency_maps", "smoothgrad"),
-    "_scope": ("frozen_eval",),
-    "_sweeps": ("Sweep", "axis_sweeps", "sweep"),
-    "_transforms": ("clamp_pixels", "gaussian_blur", "jitter"),
-    "_viz_plots": ("plot_sweep", "plot_class_visualization"),
+    "plots.attacks": ("plot_attack", "plot_perturbation"),
+    "algorithms.attacks": ("AttackResult", "fgsm", "fooling_image", "pgd"),
+    "imagenet.classes": ("class_index", "class_name", "class_names", "class_synonyms"),
+    "algorithms.classviz": ("ClassVisualization", "class_visualization", "start_image"),
+    "algorithms.compare": ("compare_attacks", "format_table", "random_targets"),
+    "config": ("fast_mode",),
+    "imagenet.data": ("ImageNetVal", "load_imagenet_val"),
+    "errors": ("DataError", "InputError", "TpvizError", "WeightsError", "WeightsNotFoundError"),
+    "imagenet.images": ("IMAGENET_MEAN", "IMAGENET_STD", "deprocess", "load_image", "preprocess", "quantize", "read_image"),
+    "imagenet.models": ("ModelInfo", "describe_model", "load_model", "model_info", "model_names", "resolve_device"),
+    "plots.figure": ("plot_saliency", "save_figure"),
+    "algorithms.saliency": ("integrated_gradients", "saliency_maps", "smoothgrad"),
+    "algorithms.scope": ("frozen_eval",),
+    "algorithms.sweeps": ("Sweep", "axis_sweeps", "sweep"),
+    "algorithms.transforms": ("clamp_pixels", "gaussian_blur", "jitter"),
+    "plots.classviz": ("plot_sweep", "plot_class_visualization"),
 }
 _LAZY = {name: module for module, names in _MODULES.items() for name in names}
 _SUBMODULES = ("check", "widgets")  # public submodules, also imported on first use: tpviz.check.saliency(...)
@@ -36,22 +36,22 @@ _SUBMODULES = ("check", "widgets")  # public submodules, also imported on first 
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # for type checkers and IDEs only: at run time, __getattr__ imports on first use
-    from ._attack_plots import plot_attack, plot_perturbation  # noqa: F401
-    from ._attacks import AttackResult, fgsm, fooling_image, pgd  # noqa: F401
-    from ._classes import class_index, class_name, class_names, class_synonyms  # noqa: F401
-    from ._classviz import ClassVisualization, class_visualization, start_image  # noqa: F401
-    from ._compare import compare_attacks, format_table, random_targets  # noqa: F401
-    from ._config import fast_mode  # noqa: F401
-    from ._data import ImageNetVal, load_imagenet_val  # noqa: F401
-    from ._errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError  # noqa: F401
-    from ._images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, quantize, read_image  # noqa: F401
-    from ._models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device  # noqa: F401
-    from ._plots import plot_saliency, save_figure  # noqa: F401
-    from ._saliency import integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
-    from ._scope import frozen_eval  # noqa: F401
-    from ._sweeps import Sweep, axis_sweeps, sweep  # noqa: F401
-    from ._transforms import clamp_pixels, gaussian_blur, jitter  # noqa: F401
-    from ._viz_plots import plot_class_visualization, plot_sweep  # noqa: F401
+    from .plots.attacks import plot_attack, plot_perturbation  # noqa: F401
+    from .algorithms.attacks import AttackResult, fgsm, fooling_image, pgd  # noqa: F401
+    from .imagenet.classes import class_index, class_name, class_names, class_synonyms  # noqa: F401
+    from .algorithms.classviz import ClassVisualization, class_visualization, start_image  # noqa: F401
+    from .algorithms.compare import compare_attacks, format_table, random_targets  # noqa: F401
+    from .config import fast_mode  # noqa: F401
+    from .imagenet.data import ImageNetVal, load_imagenet_val  # noqa: F401
+    from .errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError  # noqa: F401
+    from .imagenet.images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, quantize, read_image  # noqa: F401
+    from .imagenet.models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device  # noqa: F401
+    from .plots.figure import plot_saliency, save_figure  # noqa: F401
+    from .algorithms.saliency import integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
+    from .algorithms.scope import frozen_eval  # noqa: F401
+    from .algorithms.sweeps import Sweep, axis_sweeps, sweep  # noqa: F401
+    from .algorithms.transforms import clamp_pixels, gaussian_blur, jitter  # noqa: F401
+    from .plots.classviz import plot_class_visualization, plot_sweep  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

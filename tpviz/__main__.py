@@ -1,5 +1,5 @@
 """``python -m tpviz COMMAND``: the same as the ``tpviz`` command."""
 
-from ._cli import main
+from .cli import main
 
 raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""The one autograd primitive every algorithm shares: d score_y / d x, for the input only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from ..errors import InputError, first_line
+from .inputs import check_label_range
+
+
+def forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``model(x)`` -> logits (N, K), turning a shape failure deep inside the model into a clear error."""
+    try:
+        logits = model(x)
+    except torch.OutOfMemoryError:
+        raise
+    except RuntimeError as err:
+        raise InputError(f"the model cannot take input of shape {tuple(x.shape)} ({first_line(err)}). "
+                         "ImageNet models expect (N, 3, 224, 224): use tpviz.load_image or tpviz.preprocess") from None
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise InputError(f"the model must return class scores (N, K) for N images, got {shape}")
+    return logits
+
+
+def input_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient of sum_i score_{labels[i]}(x_i) w.r.t. ``x`` (N, 3, H, W), and the logits (N, K), detached
+    (returned so that a caller who needs the prediction too, as an attack does, needs no second forward).
+
+    Each image's gradient is that of its own score (the model must treat samples independently,
+    as any classifier in eval mode does). Call inside ``frozen_eval`` so no weight gradient is computed.
+    ``x`` itself is not touched: the graph starts from a detached alias.
+    """
+    return objective_gradient(model, x, labels, score)
+
+
+def score(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each image's unnormalised class score (N,): ``logits[i, labels[i]]``."""
+    return logits.gather(1, labels[:, None])[:, 0]
+
+
+def objective_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor,
+                       objective: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient of sum_i objective(logits, labels)[i] w.r.t. ``x`` (N, 3, H, W), and the logits (N, K), detached.
+
+    ``objective(logits (N, K), labels (N,)) -> (N,)`` is one value per image, e.g. ``score``.
+    """
+    leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
+    with torch.enable_grad():
+        logits = forward(model, leaf)
+        check_label_range(labels, logits.shape[1])
+        (grad,) = torch.autograd.grad(objective(logits, labels).sum(), leaf)
+    return grad, logits.detach()

@@ -1,0 +1,124 @@
+"""Validation of what callers hand to the algorithms: clear errors before any torch internals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..imagenet.classes import class_index
+from ..errors import InputError
+
+Labels = int | str | Sequence[int | str] | torch.Tensor | np.ndarray
+
+
+def check_images(x: object, *, name: str = "x") -> torch.Tensor:
+    """Check that ``x`` is a finite float batch of RGB model inputs (N, 3, H, W); return it."""
+    if isinstance(x, np.ndarray):
+        raise InputError(f"{name} is a numpy array; turn uint8 pixels (N, H, W, 3) into model inputs "
+                         "with tpviz.preprocess(images)")
+    if not isinstance(x, torch.Tensor):
+        raise InputError(f"{name} must be a torch.Tensor of model inputs (N, 3, H, W), got {type(x).__name__}")
+    if not x.is_floating_point():
+        hint = " These look like raw pixels: use tpviz.preprocess(images)." if x.dtype == torch.uint8 else ""
+        raise InputError(f"{name} must be a float tensor (N, 3, H, W), got dtype {x.dtype}.{hint}")
+    if x.ndim == 3 and x.shape[0] == 3:
+        raise InputError(f"{name} has shape {tuple(x.shape)}: one image needs a batch axis, "
+                         f"use {name}.unsqueeze(0) -> (1, 3, H, W)")
+    if x.ndim != 4 or x.shape[1] != 3:
+        hint = " It looks channels-last: use tpviz.preprocess on uint8 pixels." if x.ndim == 4 and x.shape[-1] == 3 else ""
+        raise InputError(f"{name} must have shape (N, 3, H, W), got {tuple(x.shape)}.{hint}")
+    if x.shape[0] == 0:
+        raise InputError(f"{name} is an empty batch (N = 0)")
+    if not bool(torch.isfinite(x).all()):
+        raise InputError(f"{name} contains NaN or infinite values; check how it was computed")
+    return x
+
+
+def model_device(model: nn.Module) -> torch.device | None:
+    """The device of the model's first parameter or buffer (None for a model with neither)."""
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return None
+
+
+def check_device(model: nn.Module, x: torch.Tensor, *, name: str = "x") -> None:
+    """Raise when ``x`` and ``model`` live on different devices, saying how to move ``x``."""
+    dev = model_device(model)
+    if dev is not None and dev != x.device:
+        raise InputError(f"{name} is on {x.device} but the model is on {dev}: "
+                         f"move it with {name} = {name}.to('{dev}')")
+
+
+def as_labels(y: Labels, n: int, *, device: torch.device, name: str = "y") -> torch.Tensor:
+    """Class labels -> LongTensor (n,) on ``device``.
+
+    ``y`` is one class for the whole batch (an int index or a class name) or one per image (a
+    sequence, 1-D tensor or array of indices or names, of length n).
+    """
+    if _is_one(y):
+        one = class_index(y) if isinstance(y, str) else _int(y, name)
+        values = torch.full((n,), one, dtype=torch.long)
+    elif isinstance(y, torch.Tensor):
+        if y.is_floating_point() or y.dtype == torch.bool or y.ndim != 1:
+            raise InputError(f"{name} must be a LongTensor (N,) of class indices, got dtype {y.dtype} "
+                             f"and shape {tuple(y.shape)}")
+        values = y.detach().to("cpu", torch.long)
+    elif isinstance(y, (Sequence, np.ndarray)):
+        arr = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+        if arr.ndim != 1:
+            raise InputError(f"{name} must be one label per image, a flat sequence of length {n}; got shape {arr.shape}")
+        values = torch.tensor([class_index(v) if isinstance(v, str) else _int(v, name) for v in arr.tolist()],
+                              dtype=torch.long)
+    else:
+        raise InputError(f"{name} must be an int, a class name, or one label per image; got {type(y).__name__}")
+    if values.numel() != n:
+        raise InputError(f"{name} has {values.numel()} labels for {n} images: give one label per image, "
+                         "or a single int/class name for all of them")
+    if bool((values < 0).any()):
+        raise InputError(f"{name} has negative class indices {values[values < 0].tolist()}")
+    return values.to(device)
+
+
+def broadcast_labels(x: torch.Tensor, y: Labels, *, name: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 3, H, W) and their labels -> (images, LongTensor (N,) on x's device); one image (1, 3, H, W)
+    with N labels becomes N copies of it (a view), e.g. one photo pushed towards N classes."""
+    if x.shape[0] == 1 and not _is_one(y):
+        try:
+            count = len(y)  # type: ignore[arg-type]
+        except TypeError:  # not a sequence: as_labels says what is wrong
+            count = 1
+        x = x.expand(max(count, 1), *x.shape[1:])
+    return x, as_labels(y, x.shape[0], device=x.device, name=name)
+
+
+def _is_one(y: object) -> bool:
+    """True for a single label (an int or a class name) rather than one per image."""
+    return isinstance(y, (int, str, np.integer)) or (isinstance(y, torch.Tensor) and y.ndim == 0)
+
+
+def check_label_range(labels: torch.Tensor, num_classes: int, *, name: str = "y") -> None:
+    """Raise when a label is not a valid index into the model's ``num_classes`` scores."""
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.numel():
+        raise InputError(f"{name} has class indices {bad.tolist()} outside 0–{num_classes - 1} "
+                         f"(the model scores {num_classes} classes)")
+
+
+def check_positive(value: float, name: str, *, integer: bool = False) -> None:
+    """Raise unless ``value`` is a positive number (a positive int when ``integer``)."""
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not value > 0 or value != value:
+        kind = "a positive int" if integer else "a positive number"
+        raise InputError(f"{name} must be {kind}, got {value!r}")
+
+
+def _int(v: object, name: str) -> int:
+    if isinstance(v, bool) or not (isinstance(v, (int, np.integer)) or
+                                   (isinstance(v, torch.Tensor) and not v.is_floating_point())):
+        raise InputError(f"{name} holds {v!r}; labels are int class indices or class names")
+    return int(v)

@@ -1,0 +1,116 @@
+"""Section 1: which pixels drive a class score: saliency maps, SmoothGrad, integrated gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+from .gradients import input_gradient
+from .inputs import Labels, as_labels, check_device, check_images, check_positive
+from .scope import frozen_eval
+
+
+def _prepare(model: nn.Module, x: torch.Tensor, y: Labels) -> tuple[torch.Tensor, torch.Tensor]:
+    x = check_images(x)
+    check_device(model, x)
+    return x, as_labels(y, x.shape[0], device=x.device)
+
+
+def saliency_maps(model: nn.Module, x: torch.Tensor, y: Labels) -> torch.Tensor:
+    """Saliency maps (N, H, W): max over colour channels of |d score_y / d x|.
+
+    Args:
+        model: a classifier returning scores (N, K); left exactly as it was found.
+        x: model inputs (N, 3, H, W), e.g. from ``tpviz.preprocess``; not modified.
+        y: the class of each image: LongTensor (N,), a list of indices or names, or one int/name for all.
+
+    Reference: Simonyan et al., "Deep Inside Convolutional Networks", ICLR Workshop 2014.
+    """
+    x, labels = _prepare(model, x, y)
+    with frozen_eval(model):
+        grad, _ = input_gradient(model, x, labels)
+    return grad.abs().amax(dim=1)
+
+
+def _gradients_of_copies(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, copies: int, batch_size: int,
+                         make: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+                         ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """For ``copies`` variants of each image, in batches of ``batch_size`` across images: yield
+    (image index (B,), input gradient (B, 3, H, W)) of each image's own class score.
+
+    ``make(image_index, copy_index)`` builds the (B, 3, H, W) variants; call inside ``frozen_eval``.
+    """
+    total = x.shape[0] * copies
+    for start in range(0, total, batch_size):
+        flat = torch.arange(start, min(start + batch_size, total), device=x.device)
+        image, copy = flat // copies, flat % copies
+        grad, _ = input_gradient(model, make(image, copy), labels[image])
+        yield image, grad
+
+
+def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 25, noise: float = 0.15,
+               seed: int = 0, batch_size: int = 25) -> torch.Tensor:
+    """SmoothGrad maps (N, H, W): the saliency map averaged over ``samples`` noisy copies of each image.
+
+    The noise is Gaussian with standard deviation ``noise`` times each image's value range; ``seed``
+    makes it repeatable. ``batch_size`` bounds how many noisy images go through the model at once.
+
+    Reference: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
+    """
+    x, labels = _prepare(model, x, y)
+    check_positive(samples, "samples", integer=True)
+    check_positive(batch_size, "batch_size", integer=True)
+    if not noise >= 0:
+        raise InputError(f"noise must be >= 0 (a fraction of the image's value range, e.g. 0.15), got {noise!r}")
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    sigma = noise * (x.amax(dim=(1, 2, 3)) - x.amin(dim=(1, 2, 3)))  # (N,)
+
+    def noisy(image: torch.Tensor, copy: torch.Tensor) -> torch.Tensor:
+        # one draw per copy, in order, so the noise does not depend on how the work is split
+        draws = torch.stack([torch.randn(x.shape[1:], generator=gen, device=x.device, dtype=x.dtype) for _ in image])
+        return x[image] + sigma[image].view(-1, 1, 1, 1) * draws
+
+    total = torch.zeros(x.shape[0], *x.shape[2:], dtype=x.dtype, device=x.device)
+    with frozen_eval(model):
+        for image, grad in _gradients_of_copies(model, x, labels, samples, batch_size, noisy):
+            total.index_add_(0, image, grad.abs().amax(dim=1))
+    return total / samples
+
+
+def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseline: torch.Tensor | None = None,
+                         steps: int = 32, batch_size: int = 32) -> torch.Tensor:
+    """Integrated gradients (N, 3, H, W): (x - baseline) times the mean gradient along the straight path.
+
+    Signed, per channel; the attributions of an image add up to score_y(x) - score_y(baseline) (up to
+    the ``steps``-point midpoint rule). ``baseline`` (N or 1, 3, H, W) defaults to zeros, i.e. the mean
+    ImageNet colour for normalised inputs. For a map like ``saliency_maps``, take ``.abs().amax(dim=1)``.
+
+    Reference: Sundararajan et al., "Axiomatic Attribution for Deep Networks", ICML 2017.
+    """
+    x, labels = _prepare(model, x, y)
+    check_positive(steps, "steps", integer=True)
+    check_positive(batch_size, "batch_size", integer=True)
+    base = torch.zeros_like(x) if baseline is None else _check_baseline(baseline, x)
+    alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps  # midpoint rule
+
+    def on_path(image: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        return base[image] + alphas[step].view(-1, 1, 1, 1) * (x[image] - base[image])
+
+    grad_sum = torch.zeros_like(x)
+    with frozen_eval(model):
+        for image, grad in _gradients_of_copies(model, x, labels, steps, batch_size, on_path):
+            grad_sum.index_add_(0, image, grad)
+    return (x - base) * grad_sum / steps
+
+
+def _check_baseline(baseline: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    baseline = check_images(baseline, name="baseline")
+    if baseline.shape[1:] != x.shape[1:] or baseline.shape[0] not in (1, x.shape[0]):
+        raise InputError(f"baseline must have shape (1 or {x.shape[0]}, {', '.join(map(str, x.shape[1:]))}), "
+                         f"got {tuple(baseline.shape)}")
+    if baseline.device != x.device:
+        raise InputError(f"baseline is on {baseline.device} but x is on {x.device}: move it with baseline.to(x.device)")
+    return baseline.expand_as(x)

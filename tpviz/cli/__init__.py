@@ -1,0 +1,39 @@
+"""The ``tpviz`` command: ``tpviz figures``, ``tpviz grade``, ``tpviz doctor`` (also ``python -m tpviz``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from ..errors import TpvizError
+
+# Each command's module provides HELP (one line), add_arguments(parser) and run(args) -> exit code.
+# Modules are imported only to build the parser; each imports torch (if at all) inside run().
+COMMANDS = {"figures": ".figures", "grade": "..grading.command", "doctor": ".doctor"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="tpviz", description="How an ImageNet CNN sees: the course kit's commands.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = import_module(module_name, __package__)
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (2 for a usage or input error, with the message on stderr)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except TpvizError as err:
+        print(f"tpviz {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tpviz {args.command}: interrupted", file=sys.stderr)
+        return 130

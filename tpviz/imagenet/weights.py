@@ -1,0 +1,98 @@
+"""Where ImageNet weights come from: a local folder, torch's hub cache, then torchvision's download."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+
+from ..config import WEIGHTS_DIR_ENV, env_dir
+from ..errors import WeightsError, WeightsNotFoundError, first_line
+
+StateDict = dict[str, torch.Tensor]
+DOWNLOAD_TIMEOUT_S = 60  # per network read, not for the whole file
+
+
+def weights_url(arch: str) -> str:
+    """torchvision's download URL of the ImageNet weights of ``arch`` (its DEFAULT weights)."""
+    return torchvision.models.get_model_weights(arch).DEFAULT.url
+
+
+def local_weights_path(arch: str) -> Path | None:
+    """``$TPVIZ_WEIGHTS_DIR/<arch>_imagenet.pth`` (None when the variable is unset)."""
+    folder = env_dir(WEIGHTS_DIR_ENV)
+    return None if folder is None else folder / f"{arch}_imagenet.pth"
+
+
+def hub_cache_path(url: str) -> Path:
+    """Where torch's hub keeps the file downloaded from ``url`` (``$TORCH_HOME/hub/checkpoints``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+
+
+def read_state_dict(path: Path) -> StateDict:
+    """A plain state_dict from a ``.pth`` file; a clear error naming the file when it is not one."""
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a damaged file fails in many ways inside torch.load; all mean the same here
+        raise WeightsError(f"weight file {str(path)!r} is corrupt or not a PyTorch file ({first_line(err)}). "
+                           "Delete it and download it again.") from None
+    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise WeightsError(f"weight file {str(path)!r} does not hold a plain state_dict (a dict of tensors); "
+                           "save one with torch.save(model.state_dict(), path)")
+    return sd
+
+
+def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
+    """Download torchvision's weight file at ``url`` into torch's hub cache, hash-checked, and read it."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # torch.hub sets none: a silent network would hang forever
+    try:
+        return torch.hub.load_state_dict_from_url(url, progress=progress, check_hash=True,
+                                                  map_location="cpu", weights_only=True)
+    except RuntimeError as err:
+        if "hash" in str(err).lower():
+            raise WeightsError(f"the file downloaded from {url} failed its hash check ({first_line(err)}); "
+                               f"delete {hub_cache_path(url)} and try again") from None
+        raise WeightsError(f"the weights from {url} cannot be read ({first_line(err)}); "
+                           f"delete {hub_cache_path(url)} and try again") from None
+    except OSError as err:  # URLError, socket errors, timeouts: offline
+        raise ConnectionError(first_line(err)) from None
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def weights_on_disk(arch: str) -> tuple[Path, str] | None:
+    """The file holding ``arch``'s ImageNet weights on this machine, and a label for it: the local
+    weights folder first, then torch's hub cache. None when neither has it (nothing is downloaded)."""
+    local = local_weights_path(arch)
+    if local is not None and local.is_file():
+        return local, f"{WEIGHTS_DIR_ENV} ({local})"
+    cached = hub_cache_path(weights_url(arch))
+    if cached.is_file():
+        return cached, f"torch hub cache ({cached})"
+    return None
+
+
+def find_state_dict(arch: str, *, progress: bool = True) -> tuple[StateDict, str]:
+    """The ImageNet state_dict of ``arch`` and where it came from, trying in order: the local weights
+    folder, torch's hub cache, torchvision's download. Offline with nothing found: one clear error."""
+    found = weights_on_disk(arch)
+    if found is not None:
+        return read_state_dict(found[0]), found[1]
+    local = local_weights_path(arch)
+    url = weights_url(arch)
+    cached = hub_cache_path(url)
+    try:
+        return download_state_dict(url, progress=progress), f"downloaded from {url}"
+    except ConnectionError as err:
+        where = f"{local.parent}" if local is not None else f"a folder named by ${WEIGHTS_DIR_ENV} (now unset)"
+        raise WeightsNotFoundError(
+            f"no ImageNet weights for {arch!r} here, and the download failed ({err}).\n"
+            f"Fix one of: connect to the internet and retry; or put a state_dict file named "
+            f"{arch}_imagenet.pth in {where} and set {WEIGHTS_DIR_ENV} to that folder; or copy torchvision's "
+            f"{os.path.basename(cached)} into {cached.parent}.") from None
+
