@@ -23,7 +23,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("DataError", "InputError", "TpvizError", "WeightsError", "WeightsNotFoundError"),
     "imagenet.images": ("IMAGENET_MEAN", "IMAGENET_STD", "deprocess", "load_image", "preprocess", "quantize", "read_image"),
     "imagenet.models": ("ModelInfo", "describe_model", "load_model", "model_info", "model_names", "resolve_device"),
-    "plots.figure": ("plot_saliency", "save_figure"),
+    "plots.figure": ("save_figure",),
+    "plots.saliency": ("plot_saliency",),
     "algorithms.saliency": ("integrated_gradients", "saliency_maps", "smoothgrad"),
     "algorithms.scope": ("frozen_eval",),
     "algorithms.sweeps": ("Sweep", "axis_sweeps", "sweep"),
@@ -46,7 +47,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs only: at run time, __getattr__ i
     from .errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError  # noqa: F401
     from .imagenet.images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, quantize, read_image  # noqa: F401
     from .imagenet.models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device  # noqa: F401
-    from .plots.figure import plot_saliency, save_figure  # noqa: F401
+    from .plots.figure import save_figure  # noqa: F401
+    from .plots.saliency import plot_saliency  # noqa: F401
     from .algorithms.saliency import integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
     from .algorithms.scope import frozen_eval  # noqa: F401
     from .algorithms.sweeps import Sweep, axis_sweeps, sweep  # noqa: F401

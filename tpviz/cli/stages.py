@@ -21,7 +21,8 @@ from ..algorithms.classviz import ClassVisualization, class_visualization
 from ..algorithms.compare import compare_attacks, format_table, random_targets
 from ..imagenet.data import ImageNetVal
 from ..imagenet.models import describe_model
-from ..plots.figure import model_label, plot_saliency
+from ..plots.saliency import plot_saliency
+from ..plots.style import model_label
 from .progress import Update
 from ..algorithms.saliency import saliency_maps
 from ..algorithms.sweeps import axis_sweeps

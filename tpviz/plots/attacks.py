@@ -14,7 +14,8 @@ from ..algorithms.attacks import AttackResult
 from ..imagenet.classes import class_name
 from ..errors import InputError
 from ..imagenet.images import deprocess, pixel_scale
-from .figure import bare, model_label, name_model, warn_random
+from .figure import bare, name_model, warn_random
+from .style import model_label
 
 COLUMNS = 4
 

@@ -12,7 +12,8 @@ from ..imagenet.classes import class_name
 from ..algorithms.classviz import ClassVisualization
 from ..errors import InputError
 from ..imagenet.images import deprocess
-from .figure import bare, model_label, name_model, warn_random
+from .figure import bare, name_model, warn_random
+from .style import model_label
 from ..algorithms.sweeps import Sweep
 
 AXES = ("lr", "l2_reg", "iterations")

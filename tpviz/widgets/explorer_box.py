@@ -27,7 +27,7 @@ from ..algorithms.classviz import Init, _check_knobs, class_visualization, start
 from ..errors import InputError, TpvizError
 from ..imagenet.images import deprocess
 from ..algorithms.inputs import check_positive, model_device
-from ..plots.figure import RANDOM_COLOR, model_label
+from ..plots.style import RANDOM_COLOR, model_label
 from ..algorithms.sweeps import Sweep, _position, _values, sweep
 
 TP_SETTING = {"lr": 5.0, "l2_reg": 1e-3, "iterations": 200}  # where the sliders start, or the nearest grid value
