@@ -32,6 +32,7 @@ CALLS = {
     "sweep": lambda m, x: tpviz.sweep(m, 1, init=x[:1], lr=[1.0, 2.0], iterations=[1, 2], size=10, max_jitter=2),
     "plot_sweep": lambda m, x: _plot_sweep(m, x),
     "compare_attacks": lambda m, x: tpviz.compare_attacks(m, x, [1, 2], eps=(2 / 255,), max_iter=3, steps=2),
+    "architecture_facts": lambda m, x: tpviz.architecture_facts(m, size=32),
 }
 
 

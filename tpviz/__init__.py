@@ -22,6 +22,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "imagenet.data": ("ImageNetVal", "load_imagenet_val"),
     "errors": ("DataError", "InputError", "TpvizError", "WeightsError", "WeightsNotFoundError"),
     "imagenet.images": ("IMAGENET_MEAN", "IMAGENET_STD", "deprocess", "load_image", "preprocess", "quantize", "read_image"),
+    "imagenet.architecture": ("architecture_facts",),
     "imagenet.models": ("ModelInfo", "describe_model", "load_model", "model_info", "model_names", "resolve_device"),
     "plots.figure": ("save_figure",),
     "plots.saliency": ("plot_saliency",),
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs only: at run time, __getattr__ i
     from .imagenet.data import ImageNetVal, load_imagenet_val  # noqa: F401
     from .errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError  # noqa: F401
     from .imagenet.images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, quantize, read_image  # noqa: F401
+    from .imagenet.architecture import architecture_facts  # noqa: F401
     from .imagenet.models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device  # noqa: F401
     from .plots.figure import save_figure  # noqa: F401
     from .plots.saliency import plot_saliency  # noqa: F401
