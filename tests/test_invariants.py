@@ -33,6 +33,7 @@ CALLS = {
     "plot_sweep": lambda m, x: _plot_sweep(m, x),
     "compare_attacks": lambda m, x: tpviz.compare_attacks(m, x, [1, 2], eps=(2 / 255,), max_iter=3, steps=2),
     "architecture_facts": lambda m, x: tpviz.architecture_facts(m, size=32),
+    "occlusion": lambda m, x: tpviz.occlusion(m, x, [1, 2], patch=4, stride=3, batch_size=5),
 }
 
 
@@ -108,7 +109,8 @@ class Exploding(TinyConv):
 
 
 @pytest.mark.parametrize("name", ["saliency_maps", "smoothgrad", "integrated_gradients", "frozen_eval", "fooling_image",
-                                  "fgsm", "pgd", "class_visualization", "sweep", "axis_sweeps", "compare_attacks"])
+                                  "fgsm", "pgd", "class_visualization", "sweep", "axis_sweeps", "compare_attacks",
+                                  "occlusion"])
 def test_leaves_model_untouched_when_the_model_raises(name):
     model = Exploding().train()
     x = torch.randn(2, 3, 10, 10)
