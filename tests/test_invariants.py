@@ -34,6 +34,7 @@ CALLS = {
     "compare_attacks": lambda m, x: tpviz.compare_attacks(m, x, [1, 2], eps=(2 / 255,), max_iter=3, steps=2),
     "architecture_facts": lambda m, x: tpviz.architecture_facts(m, size=32),
     "occlusion": lambda m, x: tpviz.occlusion(m, x, [1, 2], patch=4, stride=3, batch_size=5),
+    "linearity": lambda m, x: tpviz.linearity(m, x, [1, 2], eps=(1 / 255, 2 / 255)),
 }
 
 
@@ -110,7 +111,7 @@ class Exploding(TinyConv):
 
 @pytest.mark.parametrize("name", ["saliency_maps", "smoothgrad", "integrated_gradients", "frozen_eval", "fooling_image",
                                   "fgsm", "pgd", "class_visualization", "sweep", "axis_sweeps", "compare_attacks",
-                                  "occlusion"])
+                                  "occlusion", "linearity"])
 def test_leaves_model_untouched_when_the_model_raises(name):
     model = Exploding().train()
     x = torch.randn(2, 3, 10, 10)

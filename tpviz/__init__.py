@@ -27,6 +27,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "plots.figure": ("save_figure",),
     "plots.saliency": ("plot_saliency",),
     "algorithms.saliency": ("integrated_gradients", "saliency_maps", "smoothgrad"),
+    "algorithms.linearity": ("Linearity", "linearity"),
     "algorithms.occlusion": ("occlusion",),
     "algorithms.scope": ("frozen_eval",),
     "algorithms.sweeps": ("Sweep", "axis_sweeps", "sweep"),
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs only: at run time, __getattr__ i
     from .plots.figure import save_figure  # noqa: F401
     from .plots.saliency import plot_saliency  # noqa: F401
     from .algorithms.saliency import integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
+    from .algorithms.linearity import Linearity, linearity  # noqa: F401
     from .algorithms.occlusion import occlusion  # noqa: F401
     from .algorithms.scope import frozen_eval  # noqa: F401
     from .algorithms.sweeps import Sweep, axis_sweeps, sweep  # noqa: F401
