@@ -50,11 +50,11 @@ def test_one_row_per_model_and_random_weights_in_red(capsys):
     assert "RANDOM WEIGHTS (squeezenet1_0)" in fig._suptitle.get_text() and fig._suptitle.get_color() == "red"
 
 
-def test_row_labels_name_the_rows_and_no_title_without_random_weights():
+def test_row_labels_name_the_rows_and_the_title_only_says_the_colour_scale_without_random_weights():
     images, maps = _data(2)
     fig = tpviz.plot_saliency(images, [maps, maps], row_labels=["saliency", "SmoothGrad"])
     assert [fig.axes[2].get_ylabel(), fig.axes[4].get_ylabel()] == ["saliency", "SmoothGrad"]
-    assert fig._suptitle is None
+    assert fig._suptitle.get_text().startswith("colour scale:") and fig._suptitle.get_color() == "black"
     with pytest.raises(tpviz.InputError, match="1 row labels for 2 rows"):
         tpviz.plot_saliency(images, [maps, maps], row_labels=["x"])
 
