@@ -10,7 +10,8 @@ from PIL import Image
 
 from tpviz import InputError
 from tpviz.cli import main
-from tpviz.cli.stages import FAST_SETTINGS, FigureSettings, describe_settings, stages
+from tpviz.cli.stages import describe_settings, stages
+from tpviz.course import TP, TP_FAST
 from tpviz.cli.figures import MARKER, parse_models, prepare_folder
 from tpviz.cli.gallery import RANDOM_NOTE, Entry, render_gallery
 
@@ -67,7 +68,7 @@ def test_folder_made_by_figures_is_reused_and_a_file_is_refused(tmp_path: Path):
 
 
 def test_fast_settings_shrink_work_but_keep_every_figure():
-    full, fast = FigureSettings(), FAST_SETTINGS
+    full, fast = TP, TP_FAST
     assert fast.iterations < full.iterations and fast.table_images < full.table_images
     assert (len(fast.lrs), len(fast.l2s), len(fast.iteration_counts)) == (2, 2, 2)
     assert "eps=1/255, 2/255, 4/255" in describe_settings(full) and "lrs=1, 3, 5, 7, 9" in describe_settings(full)
@@ -145,7 +146,7 @@ def test_settings_are_the_notebooks_parameters(fast: bool):
         exec(code, values)
         return values
 
-    s = FAST_SETTINGS if fast else FigureSettings()
+    s = TP_FAST if fast else TP
     nb01, nb02, nb03 = parameters("01"), parameters("02"), parameters("03")
     assert s.images == nb01["N_IMAGES"]
     assert (s.fool_image, s.fool_target, s.fool_max_iter, s.compare_fool_max_iter) == (
@@ -155,3 +156,5 @@ def test_settings_are_the_notebooks_parameters(fast: bool):
         nb03["TARGET"], nb03["LR"], nb03["L2_REG"], nb03["ITERATIONS"], nb03["SEED"])
     assert (list(s.lrs), list(s.iteration_counts), list(s.l2s), s.compare_iterations) == (
         nb03["LRS"], nb03["ITERATION_COUNTS"], nb03["L2S"], nb03["VGG_ITERATIONS"])
+    assert (list(s.explorer_lrs), list(s.explorer_l2s), list(s.explorer_iterations)) == (
+        nb03["EXPLORER_LRS"], nb03["EXPLORER_L2S"], nb03["EXPLORER_ITERATIONS"])

@@ -42,13 +42,13 @@ def _one_thread():
 def sweeps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The class of every grid the explorer computes."""
     calls: list[int] = []
-    real = widgets.sweep
+    real = widgets.sweep_grid
 
-    def counting(model, target, **kw):
+    def counting(model, target, *a, **kw):
         calls.append(target)
-        return real(model, target, **kw)
+        return real(model, target, *a, **kw)
 
-    monkeypatch.setattr(widgets, "sweep", counting)
+    monkeypatch.setattr(widgets, "sweep_grid", counting)
     return calls
 
 
@@ -134,15 +134,15 @@ def test_a_setting_outside_the_grid_is_computed_on_demand_and_cached(sweeps, mon
     ex = make(model)
     ex.refresh()
     runs: list[float] = []
-    real = widgets.class_visualization
-    monkeypatch.setattr(widgets, "class_visualization", lambda *a, **kw: runs.append(kw["lr"]) or real(*a, **kw))
+    real = widgets.visualize
+    monkeypatch.setattr(widgets, "visualize", lambda *a, **kw: runs.append(a[2].lr) or real(*a, **kw))
     ex.custom_lr.value = 2.0
     ex.compute.click()
     view = ex.current
     assert runs == [2.0] and not view.on_grid and ex.lr.value == 3, "the sliders stay on the grid"
     assert "lr=2 · L2=0.0001 · 4 iterations (outside the grid" in ex.title.value
     assert ex.progress.value == ex.progress.max == 4 and ex.progress.bar_style == "success"
-    expected = real(model, 1, lr=2.0, l2_reg=1e-4, iterations=4, **KNOBS)
+    expected = tpviz.class_visualization(model, 1, lr=2.0, l2_reg=1e-4, iterations=4, **KNOBS)
     assert np.array_equal(shown(ex), tpviz.deprocess(expected.images)[0])
     ex.lr.value = 1
     assert ex.show(lr=2.0).on_grid is False and runs == [2.0], "a second look is served from the cache"
@@ -213,7 +213,7 @@ def test_a_tpviz_error_is_shown_as_its_message(monkeypatch):
     def refuse(*_, **__):
         raise tpviz.InputError("init is on cpu but the model is on cuda: move it")
 
-    monkeypatch.setattr(widgets, "sweep", refuse)
+    monkeypatch.setattr(widgets, "sweep_grid", refuse)
     ex = make()
     assert ex.refresh() is None
     assert errors(ex) == "InputError: init is on cpu but the model is on cuda: move it\n"

@@ -18,7 +18,8 @@ HUGE = 1e12
 
 
 def number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-           low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "") -> Any:
+           low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "",
+           must: str | None = None) -> Any:
     """``value`` as a finite Python ``float`` (an ``int`` when ``integer``) within the bounds, or an ``InputError``.
 
     Args:
@@ -28,29 +29,27 @@ def number(value: Any, name: str, *, low: float | None = None, high: float | Non
             refused past ``HUGE`` in magnitude.
         integer: require a whole number (``3.0`` is accepted as 3, ``2.5`` is not).
         hint: appended to the message, e.g. "(the TP uses 5)".
+        must: what the message says the knob must be, instead of the bounds (e.g. "in pixel units ...").
     """
     plain = _plain(value)
-    kind = "an int" if integer else "a number"
+    wanted = f"{name} must be {must or _describe(low, high, low_open, high_open, integer)}"
     if plain is None:
-        raise InputError(f"{name} must be {kind}{_range(low, high, low_open, high_open)}, got {_show(value)}"
-                         f"{_hint(hint)}")
+        raise InputError(f"{wanted}, got {show(value)}{_hint(hint)}")
     if isinstance(plain, float) and not math.isfinite(plain):
-        raise InputError(f"{name} must be a finite number{_range(low, high, low_open, high_open)}, got {plain!r}"
-                         f"{_hint(hint)}")
+        raise InputError(f"{wanted}, got {plain!r} (not a finite number){_hint(hint)}")
     if integer:
         if isinstance(plain, float):
             if not plain.is_integer():
-                raise InputError(f"{name} must be a whole number, got {plain!r}{_hint(hint)}")
+                raise InputError(f"{wanted}, got {plain!r} (not a whole number){_hint(hint)}")
             plain = int(plain)
     else:
         plain = float(plain)
         if abs(plain) > HUGE:
-            raise InputError(f"{name}={plain!r} is far too large to be a setting (more than {HUGE:g} in magnitude)"
-                             f"{_hint(hint)}")
+            raise InputError(f"{wanted}, got {plain!r} (far too large to be a setting){_hint(hint)}")
     below = low is not None and (plain <= low if low_open else plain < low)
     above = high is not None and (plain >= high if high_open else plain > high)
     if below or above:
-        raise InputError(f"{name} must be{_range(low, high, low_open, high_open)}, got {_show(plain)}{_hint(hint)}")
+        raise InputError(f"{wanted}, got {show(plain)}{_hint(hint)}")
     return plain
 
 
@@ -78,10 +77,14 @@ def values(value: Any, name: str, *, integer: bool = False) -> list:
     try:
         items = list(many)
     except TypeError:
-        raise InputError(f"{name} must be a number or a list of numbers, got {_show(value)}") from None
+        raise InputError(f"{name} must be a number or a list of numbers, got {show(value)}") from None
     if not items:
         raise InputError(f"{name} has no values: give one value or a non-empty list")
-    out = [number(v, name, integer=integer) for v in items]
+    plain = [_plain(v) for v in items]
+    whole = all(isinstance(v, int) or isinstance(v, float) and v.is_integer() for v in plain if v is not None)
+    if any(v is None for v in plain) or integer and not whole:
+        raise InputError(f"{name} must be {'ints' if integer else 'numbers'}, got {show(items)}")
+    out = [number(v, name, integer=integer) for v in plain]
     if len(set(out)) != len(out):
         raise InputError(f"{name} has repeated values: {out}; give each value once")
     return out
@@ -91,7 +94,7 @@ def flag(value: Any, name: str) -> bool:
     """A real bool (``True``/``False``, or a numpy bool), never a string such as "False"."""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return bool(value)
-    raise InputError(f"{name} must be True or False, got {_show(value)}")
+    raise InputError(f"{name} must be True or False, got {show(value)}")
 
 
 def _plain(value: Any) -> int | float | None:
@@ -111,6 +114,14 @@ def _plain(value: Any) -> int | float | None:
     return None
 
 
+def _describe(low: float | None, high: float | None, low_open: bool, high_open: bool, integer: bool) -> str:
+    """E.g. "a positive number", "a positive int", "an int >= 0", "a number in (0, 1)"."""
+    if (low, low_open) == ((1, False) if integer else (0, True)):
+        most = "" if high is None else f" (at most {high:g})" if not high_open else f" (below {high:g})"
+        return ("a positive int" if integer else "a positive number") + most
+    return ("an int" if integer else "a number") + _range(low, high, low_open, high_open)
+
+
 def _range(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     if low is None and high is None:
         return ""
@@ -121,7 +132,8 @@ def _range(low: float | None, high: float | None, low_open: bool, high_open: boo
     return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A short repr for messages."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

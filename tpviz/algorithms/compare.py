@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attacks import AttackResult, _check_eps, fgsm, fooling_image, pgd
+from .attacks import AttackResult, check_eps, fgsm, fooling_image, pgd
 from ..errors import InputError
 from .inputs import Labels, as_labels, check_label_range, check_positive
 
@@ -113,7 +113,7 @@ def _check_budgets(eps: object) -> list[float]:
         raise InputError(f"eps must be a non-empty sequence of L∞ budgets, e.g. eps=(1/255, 2/255); got {eps!r}. "
                          "For one budget write eps=(2/255,)")
     for e in eps:
-        _check_eps(e, "eps")
+        check_eps(e, "eps")
     return [float(e) for e in eps]
 
 

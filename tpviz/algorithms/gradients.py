@@ -55,3 +55,18 @@ def objective_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor,
         check_label_range(labels, logits.shape[1])
         (grad,) = torch.autograd.grad(objective(logits, labels).sum(), leaf)
     return grad, logits.detach()
+
+
+def log_probability(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each image's log p(label) (N,): ascending it descends the cross-entropy towards the label."""
+    return score(torch.log_softmax(logits, dim=1), labels)
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each image's cross-entropy of its label (N,): ascending it moves away from the label."""
+    return -log_probability(logits, labels)
+
+
+def unit_step(grad: torch.Tensor) -> torch.Tensor:
+    """Each image's gradient (N, C, H, W) divided by its own L2 norm (a zero gradient stays zero), in place."""
+    return grad.div_(grad.flatten(1).norm(dim=1).clamp_min_(1e-12).view(-1, 1, 1, 1))

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..imagenet.classes import class_index
+from .. import validate
 from ..errors import InputError
 
 Labels = int | str | Sequence[int | str] | torch.Tensor | np.ndarray
@@ -109,12 +110,9 @@ def check_label_range(labels: torch.Tensor, num_classes: int, *, name: str = "y"
                          f"(the model scores {num_classes} classes)")
 
 
-def check_positive(value: float, name: str, *, integer: bool = False) -> None:
-    """Raise unless ``value`` is a positive number (a positive int when ``integer``)."""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not value > 0 or value != value:
-        kind = "a positive int" if integer else "a positive number"
-        raise InputError(f"{name} must be {kind}, got {value!r}")
+def check_positive(value: object, name: str, *, integer: bool = False) -> None:
+    """Raise unless ``value`` is a finite positive number (a positive int when ``integer``): ``validate.positive``."""
+    validate.positive(value, name, integer=integer)
 
 
 def _int(v: object, name: str) -> int:

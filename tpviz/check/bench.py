@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..algorithms.attacks import _cross_entropy, _log_probability
-from ..algorithms.gradients import objective_gradient, score
+from ..algorithms.gradients import cross_entropy, log_probability, objective_gradient, score
 from ..algorithms.scope import frozen_eval
 
 _N, _SIZE, _CLASSES, _SEED = 4, 8, 6, 0
@@ -64,10 +63,10 @@ def _objective_gradients(model: nn.Module, x: torch.Tensor, labels: torch.Tensor
     n = x.shape[0]
     objectives: dict[str, tuple[torch.Tensor, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = {
         "score": (labels, score),
-        "log_prob": (labels, _log_probability),
+        "log_prob": (labels, log_probability),
         "prob": (labels, lambda logits, y: score(F.softmax(logits, dim=1), y)),
-        "ce": (labels, _cross_entropy),
-        "ce_mean": (labels, lambda logits, y: _cross_entropy(logits, y) / n),
+        "ce": (labels, cross_entropy),
+        "ce_mean": (labels, lambda logits, y: cross_entropy(logits, y) / n),
         "predicted": (predicted, score),
         "block": (labels, lambda logits, y: logits[:, y].sum(dim=1)),
         "all": (labels, lambda logits, y: logits.sum(dim=1)),

@@ -78,7 +78,8 @@ def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: s
     import torch
 
     from ..imagenet.data import load_imagenet_val
-    from .stages import FAST_SETTINGS, FigureSettings, Run, describe_settings, stages
+    from ..course import course_settings
+    from .stages import Run, describe_settings, stages
     from ..imagenet.images import preprocess
     from ..imagenet.models import describe_model, load_model, resolve_device
     from .progress import StageProgress
@@ -87,7 +88,7 @@ def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: s
     dev = resolve_device(device)
     models = [load_model(name, device=dev) for name in names]
     val = load_imagenet_val()
-    settings = FAST_SETTINGS if fast else FigureSettings()
+    settings = course_settings(fast)
     todo = stages(models)
     bar = StageProgress(len(todo))
     run_state = Run(models, val, preprocess(val.images, device=dev), settings)

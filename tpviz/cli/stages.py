@@ -7,7 +7,7 @@ caption and parameters); ``tpviz figures`` saves them and writes the gallery.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -19,6 +19,7 @@ from ..algorithms.attacks import fooling_image
 from ..imagenet.classes import class_name
 from ..algorithms.classviz import ClassVisualization, class_visualization
 from ..algorithms.compare import compare_attacks, format_table, random_targets
+from ..course import CourseSettings
 from ..imagenet.data import ImageNetVal
 from ..imagenet.models import describe_model
 from ..plots.saliency import plot_saliency
@@ -27,34 +28,6 @@ from .progress import Update
 from ..algorithms.saliency import saliency_maps
 from ..algorithms.sweeps import axis_sweeps
 from ..plots.classviz import plot_class_visualization, plot_sweep
-
-
-@dataclass(frozen=True)
-class FigureSettings:
-    """The TP's parameters (the notebooks' full mode); ``FAST_SETTINGS`` is the notebooks' fast mode."""
-
-    images: int = 5  # Figures 1-2
-    fool_image: int = 2  # Figure 3: Tibetan mastiff -> bulbul
-    fool_target: str = "bulbul"
-    fool_max_iter: int = 100
-    compare_fool_max_iter: int = 100  # the second model (VGG16 costs ~15x SqueezeNet per step on a CPU)
-    table_images: int = 25
-    epsilons: tuple[float, ...] = (1 / 255, 2 / 255, 4 / 255)
-    pgd_steps: int = 10
-    table_seed: int = 1
-    target: str = "snail"  # Figures 4-10
-    lr: float = 5
-    l2_reg: float = 1e-3
-    iterations: int = 200
-    seed: int = 0
-    lrs: tuple[float, ...] = (1, 3, 5, 7, 9)  # Figure 5
-    iteration_counts: tuple[int, ...] = (100, 200, 300, 400, 500)  # Figure 6
-    l2s: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1)  # Figure 7
-    compare_iterations: int = 200  # Figures 9-10, second model
-
-
-FAST_SETTINGS = replace(FigureSettings(), fool_max_iter=20, compare_fool_max_iter=5, table_images=6, pgd_steps=3,
-                        iterations=20, lrs=(1, 9), iteration_counts=(10, 20), l2s=(1e-4, 1), compare_iterations=3)
 
 
 @dataclass
@@ -84,7 +57,7 @@ class Run:
     models: list[nn.Module]
     val: ImageNetVal
     x: torch.Tensor  # (25, 3, 224, 224) model inputs of ``val``
-    settings: FigureSettings
+    settings: CourseSettings
     from_noise: ClassVisualization | None = None
     from_photo: ClassVisualization | None = None
 
@@ -126,7 +99,7 @@ def fooling_stage(run: Run, progress: Update) -> list[Artifact]:
     results = []
     for k, model in enumerate(run.models):
         progress(k, len(run.models))
-        results.append(fooling_image(model, x0, s.fool_target, max_iter=steps[k]))
+        results.append(fooling_image(model, x0, s.fool_target, lr=s.fool_lr, max_iter=steps[k]))
     progress(len(run.models), len(run.models))
     outcome = "; ".join(
         f"{_arch(m)}: {'fooled' if r.success[0] else 'NOT fooled'} in {int(r.iterations[0])} steps, "
@@ -228,7 +201,7 @@ def compare_stage(run: Run, progress: Update) -> list[Artifact]:
     return out
 
 
-def describe_settings(s: FigureSettings) -> str:
+def describe_settings(s: CourseSettings) -> str:
     """The settings on one line, budgets in 0-255 levels (``eps=1/255, 2/255``)."""
     def show(key: str, value: object) -> str:
         if key == "epsilons":
@@ -237,7 +210,7 @@ def describe_settings(s: FigureSettings) -> str:
             return f"{key}=" + ", ".join(f"{v:g}" for v in value)
         return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
 
-    return "; ".join(show(f.name, getattr(s, f.name)) for f in fields(s))
+    return "; ".join(show(f.name, getattr(s, f.name)) for f in fields(s) if not f.name.startswith("explorer_"))
 
 
 def stages(models: Sequence[nn.Module]) -> list[tuple[str, Stage]]:
@@ -260,7 +233,7 @@ def _arch(model: nn.Module) -> str:
     return model_label(model)[0]
 
 
-def _knobs(s: FigureSettings) -> dict[str, Any]:
+def _knobs(s: CourseSettings) -> dict[str, Any]:
     return {"lr": s.lr, "l2_reg": s.l2_reg, "seed": s.seed}
 
 
@@ -269,7 +242,7 @@ def _offset(progress: Update, done: int, total: int) -> Callable[[int, torch.Ten
     return lambda t, _: progress(done + t, total)
 
 
-def _params(s: FigureSettings, iterations: object) -> dict[str, object]:
+def _params(s: CourseSettings, iterations: object) -> dict[str, object]:
     return {"class": s.target, "lr": s.lr, "l2_reg": s.l2_reg, "iterations": iterations, "seed": s.seed}
 
 

@@ -23,14 +23,17 @@ from PIL import Image
 from torch import nn
 
 from ..imagenet.classes import class_index, class_name
-from ..algorithms.classviz import Init, _check_knobs, class_visualization, start_image
+from .. import validate
+from ..algorithms.ascent import AscentSettings
+from ..algorithms.classviz import Init, start_image, visualize
 from ..errors import InputError, TpvizError
 from ..imagenet.images import deprocess
-from ..algorithms.inputs import check_positive, model_device
+from ..algorithms.inputs import model_device
 from ..plots.style import RANDOM_COLOR, model_label
-from ..algorithms.sweeps import Sweep, _position, _values, sweep
+from ..algorithms.sweeps import Sweep, grid_position, grid_values, sweep_grid
+from ..course import TP
 
-TP_SETTING = {"lr": 5.0, "l2_reg": 1e-3, "iterations": 200}  # where the sliders start, or the nearest grid value
+TP_SETTING = {"lr": TP.lr, "l2_reg": TP.l2_reg, "iterations": TP.iterations}  # where the sliders start, or the nearest grid value
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,8 @@ class Explorer:
     """
 
     def __init__(self, models: dict[str, nn.Module], targets: list[int], starts: dict[str, Init], *,
-                 grid: dict[str, list], knobs: dict[str, Any], batch_size: int, display_size: int) -> None:
-        self._models, self._starts, self._grid, self._knobs = models, starts, grid, knobs
+                 grid: dict[str, list], settings: AscentSettings, batch_size: int, display_size: int) -> None:
+        self._models, self._starts, self._grid, self._settings = models, starts, grid, settings
         self._batch_size, self._display_size = batch_size, display_size
         self._grids: dict[GridKey, Sweep] = {}
         self._off_grid: dict[tuple[GridKey, float, float, int], View] = {}
@@ -147,7 +150,7 @@ class Explorer:
         lr = self.lr.value if lr is None else lr
         l2_reg = self.l2_reg.value if l2_reg is None else l2_reg
         iterations = self.iterations.value if iterations is None else iterations
-        _check_knobs(lr=[lr], l2_reg=[l2_reg], iterations=[iterations], **self._knobs)
+        self._settings.but(lr=lr, l2_reg=l2_reg, iterations=iterations)  # checks them
         at = _grid_index(self._grid, lr=lr, l2_reg=l2_reg, iterations=iterations)
         with self._silently():
             self.model.value = self.model.value if model is None else model
@@ -205,9 +208,9 @@ class Explorer:
         self._busy(f"computing {class_name(target)} on {name} from {start}: {settings} settings, "
                    f"up to {max(self._grid['iterations'])} iterations")
         model = self._models[name]
-        grid = sweep(model, target, lr=self._grid["lr"], l2_reg=self._grid["l2_reg"],
-                     iterations=self._grid["iterations"], init=self._init(start, model), batch_size=self._batch_size,
-                     progress=self._tick, **self._knobs)
+        grid = sweep_grid(model, target, self._settings, lrs=self._grid["lr"], l2s=self._grid["l2_reg"],
+                          iterations=self._grid["iterations"], init=self._init(start, model),
+                          batch_size=self._batch_size, progress=self._tick)
         self._grids[key] = grid
         return grid
 
@@ -220,9 +223,8 @@ class Explorer:
             self._busy(f"computing {class_name(target)} on {name} from {start} at lr={lr:g}, L2={l2_reg:g}, "
                        f"{iterations} iterations (outside the grid)")
             model = self._models[name]
-            result = class_visualization(model, target, init=self._init(start, model), lr=lr, l2_reg=l2_reg,
-                                         iterations=iterations, callback=lambda i, _: self._tick(i, iterations),
-                                         **self._knobs)
+            result = visualize(model, target, self._settings.but(lr=lr, l2_reg=l2_reg, iterations=iterations),
+                               init=self._init(start, model), progress=self._tick)
             view = View(image=result.images, model=name, target=target, start=start, lr=lr, l2_reg=l2_reg,
                         iterations=iterations, predicted=int(result.predicted[0]),
                         probability=float(result.probability[0]),
@@ -282,9 +284,9 @@ class Explorer:
 
 
 def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str | Sequence[int | str] = ("snail",),
-             starts: Mapping[str, Init] | None = None, lr: Sequence[float] = (1, 3, 5, 7, 9),
-             l2_reg: Sequence[float] = (1e-4, 1e-3, 1e-2, 1e-1, 1), iterations: Sequence[int] = (100, 200, 300, 400, 500),
-             blur_every: int | None = 10, blur_sigma: float = 0.5, max_jitter: int = 16, seed: int = 0,
+             starts: Mapping[str, Init] | None = None, lr: Sequence[float] = TP.lrs,
+             l2_reg: Sequence[float] = TP.l2s, iterations: Sequence[int] = TP.iteration_counts,
+             blur_every: int | None = 10, blur_sigma: float = 0.5, max_jitter: int = 16, seed: int = TP.seed,
              size: int = 224, batch_size: int = 32, display_size: int | None = None) -> Explorer:
     """A live explorer of class visualizations: sliders over the grid ``lr`` x ``l2_reg`` x ``iterations``.
 
@@ -311,15 +313,14 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
     named = _models(models)
     targets = _classes(classes)
     starts = {"noise": None} if starts is None else dict(starts)
-    grid = {"lr": _values(lr, "lr", float), "l2_reg": _values(l2_reg, "l2_reg", float),
-            "iterations": _values(iterations, "iterations", int)}
-    knobs: dict[str, Any] = {"blur_every": blur_every, "blur_sigma": blur_sigma, "max_jitter": max_jitter, "seed": seed,
-                             "size": size}
-    _check_knobs(lr=grid["lr"], l2_reg=grid["l2_reg"], iterations=grid["iterations"], **knobs)
-    check_positive(batch_size, "batch_size", integer=True)
-    if display_size is None:
-        display_size = size * math.ceil(224 / size)
-    check_positive(display_size, "display_size", integer=True)
+    lrs, l2s, its = grid_values(lr, l2_reg, iterations)
+    grid = {"lr": lrs, "l2_reg": l2s, "iterations": its}
+    settings = AscentSettings(lr=lrs[0], l2_reg=l2s[0], iterations=max(its), blur_every=blur_every,
+                              blur_sigma=blur_sigma, max_jitter=max_jitter, seed=seed, size=size)
+    batch_size = validate.count(batch_size, "batch_size")
+    size = settings.size
+    display_size = size * math.ceil(224 / size) if display_size is None else \
+        validate.count(display_size, "display_size", high=4096)
     if not starts or not all(isinstance(k, str) for k in starts):
         raise InputError("starts must map names to start images, e.g. {'noise': None, 'hay': x_hay}")
     for name, init in starts.items():
@@ -327,7 +328,8 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
         if x.shape[0] != 1:
             raise InputError(f"start {name!r} holds {x.shape[0]} images {tuple(x.shape)}: give one image "
                              f"(1, 3, {size}, {size}), e.g. x[:1]")
-    return Explorer(named, targets, starts, grid=grid, knobs=knobs, batch_size=batch_size, display_size=display_size)
+    return Explorer(named, targets, starts, grid=grid, settings=settings, batch_size=batch_size,
+                    display_size=display_size)
 
 
 def png(image: torch.Tensor, *, size: int | None = None) -> bytes:
@@ -374,7 +376,7 @@ def _nearest(values: list, knob: str) -> float | int:
 def _grid_index(grid: dict[str, list], **setting: float) -> dict[str, int] | None:
     """The position of each knob's value in the grid (floats compared to 1e-9), or None when one is off it."""
     try:
-        return {knob: _position(grid[knob], value) for knob, value in setting.items()}
+        return {knob: grid_position(grid[knob], value) for knob, value in setting.items()}
     except ValueError:
         return None
 
