@@ -35,6 +35,7 @@ CALLS = {
     "architecture_facts": lambda m, x: tpviz.architecture_facts(m, size=32),
     "occlusion": lambda m, x: tpviz.occlusion(m, x, [1, 2], patch=4, stride=3, batch_size=5),
     "linearity": lambda m, x: tpviz.linearity(m, x, [1, 2], eps=(1 / 255, 2 / 255)),
+    "ig_completeness": lambda m, x: tpviz.ig_completeness(m, x, [1, 2], torch.zeros_like(x)),
 }
 
 

@@ -26,7 +26,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "imagenet.models": ("ModelInfo", "describe_model", "load_model", "model_info", "model_names", "resolve_device"),
     "plots.figure": ("save_figure",),
     "plots.saliency": ("plot_saliency",),
-    "algorithms.saliency": ("integrated_gradients", "saliency_maps", "smoothgrad"),
+    "algorithms.saliency": ("ig_completeness", "integrated_gradients", "saliency_maps", "smoothgrad"),
     "algorithms.linearity": ("Linearity", "linearity"),
     "algorithms.occlusion": ("occlusion",),
     "algorithms.scope": ("frozen_eval",),
@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs only: at run time, __getattr__ i
     from .imagenet.models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device  # noqa: F401
     from .plots.figure import save_figure  # noqa: F401
     from .plots.saliency import plot_saliency  # noqa: F401
-    from .algorithms.saliency import integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
+    from .algorithms.saliency import ig_completeness, integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
     from .algorithms.linearity import Linearity, linearity  # noqa: F401
     from .algorithms.occlusion import occlusion  # noqa: F401
     from .algorithms.scope import frozen_eval  # noqa: F401

@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from .gradients import input_gradient
+from .gradients import forward, input_gradient, score
 from .inputs import Labels, as_labels, check_device, check_images, check_positive
+from .progress import Progress, reporting
 from .scope import frozen_eval
 
 
@@ -36,27 +37,30 @@ def saliency_maps(model: nn.Module, x: torch.Tensor, y: Labels) -> torch.Tensor:
 
 
 def _gradients_of_copies(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, copies: int, batch_size: int,
-                         make: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-                         ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                         make: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], progress: Progress = False,
+                         desc: str = "") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """For ``copies`` variants of each image, in batches of ``batch_size`` across images: yield
     (image index (B,), input gradient (B, 3, H, W)) of each image's own class score.
 
     ``make(image_index, copy_index)`` builds the (B, 3, H, W) variants; call inside ``frozen_eval``.
     """
     total = x.shape[0] * copies
-    for start in range(0, total, batch_size):
-        flat = torch.arange(start, min(start + batch_size, total), device=x.device)
-        image, copy = flat // copies, flat % copies
-        grad, _ = input_gradient(model, make(image, copy), labels[image])
-        yield image, grad
+    with reporting(progress, total, desc=desc) as update:
+        for start in range(0, total, batch_size):
+            flat = torch.arange(start, min(start + batch_size, total), device=x.device)
+            image, copy = flat // copies, flat % copies
+            grad, _ = input_gradient(model, make(image, copy), labels[image])
+            yield image, grad
+            update(int(flat[-1]) + 1)
 
 
 def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 25, noise: float = 0.15,
-               seed: int = 0, batch_size: int = 25) -> torch.Tensor:
+               seed: int = 0, batch_size: int = 25, progress: Progress = False) -> torch.Tensor:
     """SmoothGrad maps (N, H, W): the saliency map averaged over ``samples`` noisy copies of each image.
 
     The noise is Gaussian with standard deviation ``noise`` times each image's value range; ``seed``
     makes it repeatable. ``batch_size`` bounds how many noisy images go through the model at once.
+    ``progress``: True for a progress bar, or a function ``progress(done, total)`` over the noisy copies.
 
     Reference: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
     """
@@ -75,18 +79,20 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 2
 
     total = torch.zeros(x.shape[0], *x.shape[2:], dtype=x.dtype, device=x.device)
     with frozen_eval(model):
-        for image, grad in _gradients_of_copies(model, x, labels, samples, batch_size, noisy):
+        for image, grad in _gradients_of_copies(model, x, labels, samples, batch_size, noisy, progress, "SmoothGrad"):
             total.index_add_(0, image, grad.abs().amax(dim=1))
     return total / samples
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseline: torch.Tensor | None = None,
-                         steps: int = 32, batch_size: int = 32) -> torch.Tensor:
+                         steps: int = 32, batch_size: int = 32, progress: Progress = False) -> torch.Tensor:
     """Integrated gradients (N, 3, H, W): (x - baseline) times the mean gradient along the straight path.
 
     Signed, per channel; the attributions of an image add up to score_y(x) - score_y(baseline) (up to
     the ``steps``-point midpoint rule). ``baseline`` (N or 1, 3, H, W) defaults to zeros, i.e. the mean
-    ImageNet colour for normalised inputs. For a map like ``saliency_maps``, take ``.abs().amax(dim=1)``.
+    ImageNet colour for normalised inputs. For a map like ``saliency_maps``, take ``.abs().amax(dim=1)``
+    (which drops the sign and breaks the sum); ``.sum(dim=1)`` keeps both. ``ig_completeness`` checks the
+    sum. ``progress``: True for a progress bar, or a function ``progress(done, total)`` over the path points.
 
     Reference: Sundararajan et al., "Axiomatic Attribution for Deep Networks", ICML 2017.
     """
@@ -101,9 +107,29 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseli
 
     grad_sum = torch.zeros_like(x)
     with frozen_eval(model):
-        for image, grad in _gradients_of_copies(model, x, labels, steps, batch_size, on_path):
+        for image, grad in _gradients_of_copies(model, x, labels, steps, batch_size, on_path, progress,
+                                                "integrated gradients"):
             grad_sum.index_add_(0, image, grad)
     return (x - base) * grad_sum / steps
+
+
+def ig_completeness(model: nn.Module, x: torch.Tensor, y: Labels, attributions: torch.Tensor, *,
+                    baseline: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Completeness of integrated gradients: (sum of each image's attributions (N,), score_y(x) -
+    score_y(baseline) (N,)). Equal for exact integrated gradients; the gap measures the ``steps``
+    approximation. ``attributions`` (N, 3, H, W) as ``integrated_gradients`` returned them for the same
+    x, y and baseline.
+
+    Reference: Sundararajan et al., "Axiomatic Attribution for Deep Networks", ICML 2017 (completeness axiom).
+    """
+    x, labels = _prepare(model, x, y)
+    if not isinstance(attributions, torch.Tensor) or attributions.shape != x.shape:
+        shape = tuple(attributions.shape) if isinstance(attributions, torch.Tensor) else type(attributions).__name__
+        raise InputError(f"attributions must be integrated_gradients(model, x, y) of shape {tuple(x.shape)}, got {shape}")
+    base = torch.zeros_like(x) if baseline is None else _check_baseline(baseline, x)
+    with frozen_eval(model), torch.no_grad():
+        gap = score(forward(model, x), labels) - score(forward(model, base), labels)
+    return attributions.flatten(1).sum(dim=1), gap
 
 
 def _check_baseline(baseline: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
