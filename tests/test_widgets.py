@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 import tpviz
-import tpviz.widgets.explorer_box as widgets
+import tpviz.widgets.live as widgets
 from tpviz.widgets import explorer
 
 from .conftest import TinyConv

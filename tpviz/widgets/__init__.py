@@ -1,5 +1,6 @@
 """The live class-visualization explorer (ipywidgets): ``from tpviz.widgets import explorer``."""
 
-from .explorer_box import Explorer, View, explorer, png
+from .live import Explorer, explorer
+from .view import View, png
 
 __all__ = ["Explorer", "View", "explorer", "png"]

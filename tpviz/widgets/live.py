@@ -8,59 +8,25 @@ setting outside the grid is computed on demand, also with the progress bar. Erro
 
 from __future__ import annotations
 
-import html
-import io
 import math
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
 import ipywidgets as w
 import torch
-from PIL import Image
 from torch import nn
 
-from ..imagenet.classes import class_index, class_name
 from .. import validate
 from ..algorithms.ascent import AscentSettings
 from ..algorithms.classviz import Init, start_image, visualize
-from ..errors import InputError, TpvizError
-from ..imagenet.images import deprocess
 from ..algorithms.inputs import model_device
-from ..plots.style import RANDOM_COLOR, model_label
-from ..algorithms.sweeps import Sweep, grid_position, grid_values, sweep_grid
+from ..algorithms.sweeps import Sweep, grid_values, sweep_grid
 from ..course import TP
-
-TP_SETTING = {"lr": TP.lr, "l2_reg": TP.l2_reg, "iterations": TP.iterations}  # where the sliders start, or the nearest grid value
-
-
-@dataclass(frozen=True)
-class View:
-    """What the explorer shows: one class visualization and the setting that made it.
-
-    Attributes:
-        image: the model input (1, 3, H, W).
-        model, start: the names chosen in the model and start dropdowns.
-        target: the class index; lr, l2_reg, iterations: the knobs.
-        predicted, probability: the model's top class on ``image`` and its probability.
-        target_probability: the probability of ``target``.
-        on_grid: True when served from a sweep grid, False when computed on demand.
-    """
-
-    image: torch.Tensor = field(repr=False, compare=False)
-    model: str
-    target: int
-    start: str
-    lr: float
-    l2_reg: float
-    iterations: int
-    predicted: int
-    probability: float
-    target_probability: float
-    on_grid: bool
-
+from ..errors import InputError, TpvizError
+from ..imagenet.classes import class_index, class_name
+from ..plots.style import RANDOM_COLOR, model_label
+from .view import View, check_classes, check_models, grid_index, nearest_value, png, title_html
 
 GridKey = tuple[str, int, str]  # (model, class index, start)
 
@@ -89,7 +55,7 @@ class Explorer:
         self.target = w.Dropdown(options=[(class_name(i), i) for i in targets], description="class", style=wide)
         self.start = w.Dropdown(options=list(starts), description="start image", style=wide)
         self.lr, self.l2_reg, self.iterations = (
-            w.SelectionSlider(options=[(f"{v:g}", v) for v in grid[k]], value=_nearest(grid[k], k),
+            w.SelectionSlider(options=[(f"{v:g}", v) for v in grid[k]], value=nearest_value(grid[k], k),
                               description=label, continuous_update=True, style=wide, layout=w.Layout(width="480px"))
             for k, label in (("lr", "learning rate"), ("l2_reg", "L2"), ("iterations", "iterations")))
         self.custom_lr = w.FloatText(value=self.lr.value, description="lr", style={"description_width": "30px"},
@@ -151,7 +117,7 @@ class Explorer:
         l2_reg = self.l2_reg.value if l2_reg is None else l2_reg
         iterations = self.iterations.value if iterations is None else iterations
         self._settings.but(lr=lr, l2_reg=l2_reg, iterations=iterations)  # checks them
-        at = _grid_index(self._grid, lr=lr, l2_reg=l2_reg, iterations=iterations)
+        at = grid_index(self._grid, lr=lr, l2_reg=l2_reg, iterations=iterations)
         with self._silently():
             self.model.value = self.model.value if model is None else model
             self.start.value = self.start.value if start is None else start
@@ -243,7 +209,7 @@ class Explorer:
 
     def _display(self, view: View) -> View:
         self.image.value = png(view.image, size=self._display_size)
-        self.title.value = _title(view, random=model_label(self._models[view.model])[1])
+        self.title.value = title_html(view, random=model_label(self._models[view.model])[1])
         self.current = view
         self._ready()
         return view
@@ -310,8 +276,8 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
 
     Returns an ``Explorer``. Costs about len(lr)·len(l2_reg)·max(iterations) image-iterations per grid.
     """
-    named = _models(models)
-    targets = _classes(classes)
+    named = check_models(models)
+    targets = check_classes(classes)
     starts = {"noise": None} if starts is None else dict(starts)
     lrs, l2s, its = grid_values(lr, l2_reg, iterations)
     grid = {"lr": lrs, "l2_reg": l2s, "iterations": its}
@@ -332,63 +298,3 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
                     display_size=display_size)
 
 
-def png(image: torch.Tensor, *, size: int | None = None) -> bytes:
-    """One model input (1, 3, H, W) -> PNG bytes, upscaled to ``size`` x ``size`` by nearest neighbour."""
-    picture = Image.fromarray(deprocess(image)[0])
-    if size is not None and picture.size != (size, size):
-        picture = picture.resize((size, size), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _models(models: nn.Module | Mapping[str, nn.Module]) -> dict[str, nn.Module]:
-    if isinstance(models, nn.Module):
-        return {model_label(models)[0]: models}
-    if not isinstance(models, Mapping) or not models:
-        raise InputError("models must be a model or a non-empty dict of names -> models, "
-                         "e.g. {'SqueezeNet': squeezenet, 'VGG16': vgg}")
-    bad = [k for k, m in models.items() if not isinstance(k, str) or not isinstance(m, nn.Module)]
-    if bad:
-        raise InputError(f"models must map str names to torch models; check the entries {bad}")
-    return dict(models)
-
-
-def _classes(classes: int | str | Sequence[int | str]) -> list[int]:
-    many = [classes] if isinstance(classes, (int, str)) else list(classes)
-    if not many:
-        raise InputError("classes is empty: give at least one class name or index, e.g. classes=['snail']")
-    targets = [class_index(c) for c in many]
-    repeated = sorted({class_name(t) for t in targets if targets.count(t) > 1})
-    if repeated:
-        raise InputError(f"classes names the same class twice: {repeated}; give each class once")
-    return targets
-
-
-def _nearest(values: list, knob: str) -> float | int:
-    """The grid value nearest the TP's setting of ``knob`` (in log scale for L2)."""
-    goal = TP_SETTING[knob]
-    if knob == "l2_reg":
-        return min(values, key=lambda v: abs(math.log10(v / goal)) if v > 0 else math.inf)
-    return min(values, key=lambda v: abs(v - goal))
-
-
-def _grid_index(grid: dict[str, list], **setting: float) -> dict[str, int] | None:
-    """The position of each knob's value in the grid (floats compared to 1e-9), or None when one is off it."""
-    try:
-        return {knob: grid_position(grid[knob], value) for knob, value in setting.items()}
-    except ValueError:
-        return None
-
-
-def _title(view: View, *, random: bool) -> str:
-    name = html.escape(class_name(view.target))
-    knobs = f"lr={view.lr:g} · L2={view.l2_reg:g} · {view.iterations} iterations"
-    where = "" if view.on_grid else " (outside the grid, computed on demand)"
-    text = (f"<b>{name}</b> · {html.escape(view.model)} · from {html.escape(view.start)} · {knobs}{where}<br>"
-            f"predicted: <b>{html.escape(class_name(view.predicted))}</b> {view.probability:.2f} · "
-            f"p({name}) = {view.target_probability:.2f}")
-    if random:
-        text += (f'<br><span style="color:{RANDOM_COLOR}"><b>RANDOM WEIGHTS: this model was not trained, '
-                 "its images are meaningless</b></span>")
-    return text
