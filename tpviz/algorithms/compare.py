@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from torch import nn
 from .attacks import AttackResult, check_eps, fgsm, fooling_image, pgd
 from ..errors import InputError
 from .inputs import Labels, as_labels, check_label_range, check_positive
+from .progress import Progress, check_progress, reporting
 
 Row = dict[str, str | float]
 # The naive method's L∞ is measured in float32: a budget of 2 levels must not reject 2.0000002.
@@ -19,7 +21,8 @@ _LINF_SLACK = 1e-4
 
 def compare_attacks(model: nn.Module, x: torch.Tensor, target: Labels, *,
                     eps: Sequence[float] = (1 / 255, 2 / 255, 4 / 255), lr: float = 1.0, max_iter: int = 100,
-                    steps: int = 10, seed: int = 0, naive: AttackResult | None = None) -> list[Row]:
+                    steps: int = 10, seed: int = 0, naive: AttackResult | None = None, labels: Labels | None = None,
+                    progress: Progress = False) -> list[Row]:
     """Naive vs FGSM vs PGD towards ``target``, one row per (budget, method), budgets in the order given.
 
     x (N, 3, H, W) model inputs, target one class or N classes (as for ``tpviz.fooling_image``). FGSM and
@@ -31,25 +34,49 @@ def compare_attacks(model: nn.Module, x: torch.Tensor, target: Labels, *,
     Args:
         eps: L∞ budgets in pixel units of the 0–1 image, e.g. (1/255, 2/255, 4/255).
         naive: ``tpviz.fooling_image(model, x, target, ...)`` if you have it already: not run again.
+        labels: the images' true classes: adds untargeted FGSM and PGD rows per budget ("fgsm-untargeted",
+            "pgd-untargeted"), whose success is "no longer predicted as the label", towards any class
+            (Goodfellow et al., 2015; targeted attacks as in Kurakin et al., 2017).
+        progress: True for a progress bar, or a function ``progress(done, total)`` over the attack runs.
 
     Returns:
-        One dict per row with keys method ("naive", "fgsm", "pgd"), eps (in 0–255 levels, e.g. 2.0),
+        One dict per row with keys method ("naive", "fgsm", "pgd", and the untargeted ones), eps (in 0–255 levels, e.g. 2.0),
         success_rate, survives_saving_rate (still a success once rounded to 8-bit pixels), mean_iterations,
         mean_l2 (0–255 levels) and mean_psnr (dB, over images that changed). ``format_table`` prints them.
     """
     budgets = _check_budgets(eps)
     check_positive(steps, "steps", integer=True)  # before the naive run, which may take a while
-    if naive is None:
-        naive = fooling_image(model, x, target, lr=lr, max_iter=max_iter)
-    else:
-        _check_naive(naive, x, target)
+    check_progress(progress)
+    if labels is not None:
+        labels = as_labels(labels, x.shape[0], device=x.device, name="labels")
+    runs = (naive is None) + len(budgets) * (2 if labels is None else 4)
     rows: list[Row] = []
-    for e in budgets:
-        within = naive.linf <= e * 255 * (1 + _LINF_SLACK)
-        rows.append(_row(naive, e, success=naive.success & within, saved=naive.survives_saving & within))
-        bounded = (fgsm(model, x, target, eps=e), pgd(model, x, target, eps=e, steps=steps, seed=seed))
-        rows.extend(_row(r, e, success=r.success, saved=r.survives_saving) for r in bounded)
+    with reporting(progress, runs, desc="attacks") as update:
+        done = 0
+        if naive is None:
+            naive = fooling_image(model, x, target, lr=lr, max_iter=max_iter)
+            done += 1
+            update(done)
+        else:
+            _check_naive(naive, x, target)
+        for e in budgets:
+            within = naive.linf <= e * 255 * (1 + _LINF_SLACK)
+            rows.append(_row(naive, e, success=naive.success & within, saved=naive.survives_saving & within))
+            for run in _bounded_runs(model, x, target, labels, e, steps, seed):
+                rows.append(_row(run, e, success=run.success, saved=run.survives_saving))
+                done += 1
+                update(done)
     return rows
+
+
+def _bounded_runs(model: nn.Module, x: torch.Tensor, target: Labels, labels: torch.Tensor | None, eps: float,
+                  steps: int, seed: int) -> Iterator[AttackResult]:
+    """FGSM and PGD towards ``target`` within ``eps``, then, when ``labels`` are given, away from them."""
+    yield fgsm(model, x, target, eps=eps)
+    yield pgd(model, x, target, eps=eps, steps=steps, seed=seed)
+    if labels is not None:
+        yield replace(fgsm(model, x, eps=eps, label=labels), method="fgsm-untargeted")
+        yield replace(pgd(model, x, eps=eps, steps=steps, seed=seed, label=labels), method="pgd-untargeted")
 
 
 def random_targets(labels: torch.Tensor | np.ndarray | Sequence[int], *, seed: int = 0,
