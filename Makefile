@@ -8,28 +8,30 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# One stamp per install: runtime (make figures, bench), lab (make lab) and test (make test, with lab and grade).
 STAMP  := $(VENV)/.tpviz-installed
 # pip's own chatter about missing local index folders is noise; real errors still fail the step.
 PIP    := $(PY) -m pip --disable-pip-version-check -q
-# Install the project with extra $(1); the log is shown only when pip fails.
-pip_install = $(PIP) install -e '.[$(1)]' > $(VENV)/pip-$(1).log 2>&1 || \
-	{ grep -v '^WARNING: Location' $(VENV)/pip-$(1).log; exit 1; }
+# Install the project with extra $(1) (none: the runtime only); the log is shown only when pip fails.
+pip_install = $(PIP) install -e '.$(if $(1),[$(1)])' > $(VENV)/pip-$(or $(1),runtime).log 2>&1 || \
+	{ grep -v '^WARNING: Location' $(VENV)/pip-$(or $(1),runtime).log; exit 1; }
 
 .PHONY: figures test test-browser browser-deps lab bench lint clean
 
-$(STAMP): pyproject.toml
+# $(STAMP)-lab etc.: installed again only when pyproject.toml changes.
+$(STAMP)-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing tpviz and its dependencies into $(VENV) (a few minutes the first time)..."
-	$(call pip_install,test)
+	@echo "Installing tpviz ($*) and its dependencies into $(VENV) (a few minutes the first time)..."
+	$(call pip_install,$(filter-out runtime,$*))
 	touch $@
 
-figures: $(STAMP)
+figures: $(STAMP)-runtime
 	$(VENV)/bin/tpviz figures --out figures $(FIGURES_ARGS)
 
-test: $(STAMP) browser-deps
+test: $(STAMP)-test browser-deps
 	TPVIZ_FAST=1 $(PY) -m pytest
 
-test-browser: $(STAMP) browser-deps
+test-browser: $(STAMP)-test browser-deps
 	TPVIZ_FAST=1 $(PY) -m pytest tests/test_browser.py -v -rA
 
 # Chromium for the browser test (Debian's package; Playwright drives it). Nothing to do when it is there,
@@ -52,15 +54,15 @@ browser-deps:
 	  exit 1; \
 	fi
 
-lab: $(STAMP)
+lab: $(STAMP)-lab
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP)
+bench: $(STAMP)-runtime
 	$(PY) benchmarks/bench_saliency.py
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_classviz.py
 
-lint: $(STAMP)
+lint: $(STAMP)-runtime
 	$(call pip_install,dev)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy tpviz --ignore-missing-imports

@@ -47,7 +47,30 @@ def test_missing_packages_are_named_with_the_fix():
 
     ok, missing = doctor.check_packages(version_of)
     assert ok.status == "ok" and "torch 1.0" in ok.detail and "ipywidgets" not in ok.detail
-    assert (missing.status, missing.detail, missing.fix) == ("FAIL", "not installed: ipywidgets, nbval", doctor.SETUP_FIX)
+    assert (missing.status, missing.detail, missing.fix) == ("FAIL", "not installed: ipywidgets", doctor.SETUP_FIX)
+
+
+def test_missing_extras_are_warnings_naming_the_extra():
+    """Colab or a JupyterHub has its own Jupyter: the kit runs without the lab and grade extras."""
+    def version_of(name: str) -> str:
+        if name in ("jupyterlab_widgets", "mistune"):
+            raise metadata.PackageNotFoundError(name)
+        return "1.0"
+
+    ok, lab, grade = doctor.check_packages(version_of)
+    assert ok.status == "ok"
+    assert (lab.status, lab.topic, lab.detail.split(";")[0]) == ("warn", "extra [lab]", "not installed: jupyterlab_widgets")
+    assert lab.fix.startswith('pip install "tpviz[lab]"')
+    assert (grade.status, grade.topic) == ("warn", "extra [grade]") and "tpviz grade" in grade.detail
+
+
+def test_on_colab_the_widget_front_end_is_colab_s(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    (found,) = doctor.check_widget_frontend([tmp_path])
+    assert found.status == "ok" and "Colab" in found.detail
 
 
 def test_the_doctor_checks_every_dependency_pyproject_declares():

@@ -8,7 +8,9 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-CONDA_TO_PYPI = {"pytorch": "torch"}
+# conda-forge's name -> PyPI's. conda-forge's `playwright` is the Node.js package, not the Python binding.
+CONDA_TO_PYPI = {"pytorch": "torch", "playwright-python": "playwright"}
+EXTRAS_IN_CONDA = ("lab", "grade", "test")  # environment.yml is the whole stack: runtime + these extras
 
 
 def _split(req: str) -> tuple[str, str]:
@@ -17,10 +19,15 @@ def _split(req: str) -> tuple[str, str]:
     return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
 
 
+def _meta() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def _pyproject() -> dict[str, str]:
-    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = meta["dependencies"] + meta["optional-dependencies"]["test"]
-    return dict(_split(r) for r in reqs)
+    """Runtime, then each extra in turn (an extra's bound wins: ipywidgets>=7.7 at runtime, >=8 with lab)."""
+    meta = _meta()
+    reqs = meta["dependencies"] + [r for x in EXTRAS_IN_CONDA for r in meta["optional-dependencies"][x]]
+    return dict(_split(r) for r in reqs if not r.startswith("tpviz["))
 
 
 def _environment() -> dict[str, str]:
@@ -46,6 +53,25 @@ def test_environment_yml_and_pyproject_agree():
 
 def test_the_required_stack_is_declared():
     assert {"torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib", "numpy", "nbval", "pytest"} <= set(_pyproject())
+
+
+def test_runtime_dependencies_leave_a_running_jupyter_alone():
+    """On Colab or a JupyterHub, installing the kit must not replace the server's Jupyter or ipywidgets 7."""
+    runtime = dict(_split(r) for r in _meta()["dependencies"])
+    assert set(runtime) == {"torch", "torchvision", "numpy", "pillow", "matplotlib", "ipywidgets", "tqdm"}
+    assert runtime["ipywidgets"] == ">=7.7"
+    extras = _meta()["optional-dependencies"]
+    assert {_split(r)[0] for r in extras["lab"]} == {"jupyterlab", "jupyterlab-widgets", "ipywidgets"}
+    assert [_split(r)[0] for r in extras["grade"]] == ["mistune"]
+    assert "tpviz[lab,grade]" in extras["test"] and "dev" in extras
+
+
+def test_environment_yml_uses_conda_forge_names_and_installs_the_kit_without_editable_mode():
+    text = (ROOT / "environment.yml").read_text()
+    names = re.findall(r"^  - ([A-Za-z0-9_.-]+)", text, re.M)
+    assert "playwright-python" in names and "playwright" not in names and "torch" not in names
+    assert re.search(r"^  - pip:\n      - \.$", text, re.M), "the pip section installs the kit from its folder"
+    assert "-e ." not in text
 
 
 def test_ci_runs_the_readme_test_command():

@@ -14,11 +14,12 @@ from pathlib import Path
 
 HELP = "check this machine: Python, packages, the widget front end, weights, sample images, device"
 SETUP_FIX = "run `make lab` in the kit's folder (it sets up .venv), or `pip install -e .` in your environment"
-# The distributions the kit imports, by their PyPI names: pyproject's dependencies (a test keeps them in step)
-# and the widget front end that ipywidgets brings. Not read from the installed metadata, which a stale
-# install leaves out of date: that is what the doctor must catch.
-REQUIRED = ("torch", "torchvision", "numpy", "pillow", "matplotlib", "ipywidgets", "jupyterlab",
-            "jupyterlab_widgets", "nbval", "mistune")
+# The distributions the kit imports, by their PyPI names: pyproject's runtime dependencies (a test keeps them
+# in step). Not read from the installed metadata, which a stale install leaves out of date: that is what the
+# doctor must catch. OPTIONAL: each extra's packages, by the extra that brings them (missing: a warning).
+REQUIRED = ("torch", "torchvision", "numpy", "pillow", "matplotlib", "ipywidgets", "tqdm")
+OPTIONAL = {"jupyterlab": "lab", "jupyterlab_widgets": "lab", "mistune": "grade"}
+OPTIONAL_USE = {"lab": "a JupyterLab of the kit's own (`make lab`)", "grade": "`tpviz grade`"}
 MODELS = ("squeezenet1_1", "vgg16")
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 
@@ -101,7 +102,21 @@ def check_packages(version_of: Callable[[str], str] = metadata.version) -> list[
     result = [Finding("ok", "packages", ", ".join(found))] if found else []
     if missing:
         result.append(Finding("FAIL", "packages", f"not installed: {', '.join(missing)}", SETUP_FIX))
+    for extra in dict.fromkeys(OPTIONAL.values()):
+        absent = [name for name, x in OPTIONAL.items() if x == extra and not _installed(name, version_of)]
+        if absent:
+            result.append(Finding("warn", f"extra [{extra}]", f"not installed: {', '.join(absent)}; only "
+                                  f"{OPTIONAL_USE[extra]} needs it", f'pip install "tpviz[{extra}]" (or -e ".[{extra}]" '
+                                  "in the kit's folder)"))
     return result
+
+
+def _installed(name: str, version_of: Callable[[str], str]) -> bool:
+    try:
+        version_of(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def check_torch() -> list[Finding]:
@@ -133,6 +148,9 @@ def check_widget_frontend(dirs: Iterable[Path] | None = None,
                           version_of: Callable[[str], str] = metadata.version) -> list[Finding]:
     """The ipywidgets front end (jupyterlab_widgets) is where JupyterLab finds it, in the version that
     matches ipywidgets (8 needs 3); else the sliders show as "Error displaying widget" or as text."""
+    if "google.colab" in sys.modules:
+        return [Finding("ok", "widget front end", "Colab's own (the notebooks' first cell enables its custom "
+                        "widget manager)")]
     try:
         kernel, front = (int(version_of(name).split(".")[0]) for name in ("ipywidgets", "jupyterlab_widgets"))
     except (metadata.PackageNotFoundError, ValueError):
@@ -225,6 +243,12 @@ def check_device() -> list[Finding]:
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)
         return [Finding("ok", "device", f"CUDA: {name} ({torch.cuda.device_count()} GPU(s)); {threads}")]
+    if torch.backends.mps.is_available():
+        return [Finding("ok", "device", f"MPS (Apple GPU): the notebooks' DEVICE=\"auto\" uses it; {threads}")]
+    if torch.backends.mps.is_built() and platform.system() == "Darwin":
+        return [Finding("warn", "device", f"CPU only: this torch has MPS, but the Apple GPU is not available "
+                        f"(macOS 12.3+ on Apple silicon needed); {threads}",
+                        "update macOS, or run on the CPU (slower: TPVIZ_FAST=1 shrinks the notebooks' work)")]
     note = "" if torch.version.cuda is None else f" (this torch is built for CUDA {torch.version.cuda}, but no GPU is visible)"
     return [Finding("ok", "device", f"CPU only{note}; {threads}. The notebooks' full mode takes minutes per notebook; "
                     "TPVIZ_FAST=1 shrinks it")]

@@ -52,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         InputError: nothing to read, a missing path, ``--out`` among the submissions, a bad knob or rubric.
     """
-    from .report import csv_text, html_report, summary
+    try:
+        from .report import csv_text, html_report, summary
+    except ModuleNotFoundError as err:  # mistune comes with the grade extra only
+        raise InputError(f"tpviz grade needs {err.name}, which is not installed: pip install \"tpviz[grade]\" "
+                         "(or -e \".[grade]\" in the kit's folder)") from None
     from .rubric import load_rubric
     from .submissions import collect
 

@@ -43,7 +43,7 @@ def load_model(name: str = "squeezenet1_1", *, weights: str = "imagenet", device
         name: any of ``tpviz.model_names()``, e.g. "squeezenet1_1", "squeezenet1_0", "vgg16".
         weights: "imagenet" (local ``$TPVIZ_WEIGHTS_DIR/<name>_imagenet.pth``, then torch's hub cache,
             then torchvision's download) or "random" (meaningless results, said loudly).
-        device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
+        device: "auto" (CUDA, else Apple's MPS, else CPU), "cpu", "cuda", "cuda:1", "mps", ...
 
     ``tpviz.model_info(model)`` tells which weights were loaded; class names are ``tpviz.class_names()``.
     With ``TPVIZ_ALLOW_RANDOM_WEIGHTS=1`` (CI only) missing ImageNet weights fall back to random ones.
@@ -91,13 +91,15 @@ def describe_model(model: nn.Module) -> str:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; any other name is checked to exist."""
+    """"auto" -> CUDA when available, else Apple's MPS, else CPU; any other name is checked to exist."""
     if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as err:
-        raise InputError(f"unknown device {device!r} ({err}); use 'auto', 'cpu' or 'cuda'") from None
+        raise InputError(f"unknown device {device!r} ({err}); use 'auto', 'cpu', 'cuda' or 'mps'") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise InputError(f"device {str(device)!r} asked for, but CUDA is not available here "
