@@ -332,9 +332,9 @@ def test_fooling_step_passes_correct_implementations(fn):
 
 def test_fooling_step_reference_is_the_unclamped_formula():
     """The check's images stay inside the pixel range, so the clamp of tpviz.fooling_image never binds."""
-    model, x, target, _ = check._bench(2)
-    step = tpviz.fooling_image(model, x, target, lr=check._LR, max_iter=1).images
-    assert torch.allclose(step, fooling_right(model, x, target, check._LR), atol=1e-6)
+    model, x, target, _ = check.make_bench(2)
+    step = tpviz.fooling_image(model, x, target, lr=check.LR, max_iter=1).images
+    assert torch.allclose(step, fooling_right(model, x, target, check.LR), atol=1e-6)
     assert not torch.equal(step, x)
 
 

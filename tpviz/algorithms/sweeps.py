@@ -98,7 +98,7 @@ def sweep_grid(model: nn.Module, target: int | str, settings: AscentSettings, *,
                          on_step=lambda i, _, c=c: update(c * steps + i))
             shots.append(torch.stack(part, dim=1))  # (batch, I, 3, H, W)
         return _result(model, torch.cat(shots), label, lrs, l2s, iterations, batch_size=batch_size,
-                       params=_params(init, settings))
+                       params=_shared_knobs(init, settings))
 
 
 def axis_sweeps(model: nn.Module, target: int | str, *, lr: Sequence[float] = TP.lrs,
@@ -132,7 +132,7 @@ def axis_sweeps(model: nn.Module, target: int | str, *, lr: Sequence[float] = TP
         shots = _grow(model, start, label, pairs, run, snapshots=counts,
                       stop=torch.tensor(list(stop.values()), device=start.device), on_step=lambda i, _: update(i))
         return {name: _result(model, torch.stack([shots[counts.index(k)][pairs.index(pair)] for pair, k in line]),
-                              label, *values, batch_size=len(pairs), params=_params(init, base))
+                              label, *values, batch_size=len(pairs), params=_shared_knobs(init, base))
                 for name, (line, values) in lines.items()}
 
 
@@ -188,7 +188,7 @@ def _result(model: nn.Module, images: torch.Tensor, label: int, lrs: list[float]
                  target_probability=tp, predicted=pred, probability=prob, target=label, params=params)
 
 
-def _params(init: Init, settings: AscentSettings) -> dict[str, object]:
+def _shared_knobs(init: Init, settings: AscentSettings) -> dict[str, object]:
     """The knobs every setting of a sweep shares, for captions (its own lr, L2 and iterations are the grid's)."""
     knobs = {k: v for k, v in settings.knobs().items() if k not in ("lr", "l2_reg", "iterations", "size")}
     return {**knobs, "init": "noise" if init is None else "image"}

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..algorithms.attacks import fooling_image
-from .bench import _L2_REG, _LR, _SIZE, _bench
-from .diagnose import _STEP_WORDS, _saliency_messages, _step_messages
-from .call import _require_function, _run
 from ..algorithms.classviz import class_visualization
 from ..algorithms.saliency import saliency_maps
+from .bench import L2_REG, LR, SIZE, make_bench
+from .call import call_student, require_function
+from .diagnose import STEP_WORDS, saliency_messages, step_messages
 
 __all__ = ["CheckResult", "class_visualization_step", "fooling_step", "saliency"]
 
@@ -93,12 +93,12 @@ def saliency(fn: Callable[..., object], *, quiet: bool = False) -> CheckResult:
     of x, e.g. ``x.detach().clone().requires_grad_(True)``, leaves no ``.grad`` on the weights). Compared with
     ``tpviz.saliency_maps``. Prints the verdict (unless ``quiet``) and returns a ``CheckResult``.
     """
-    _require_function(fn, "saliency", "my_saliency")
-    model, x, y, grads = _bench(1)
+    require_function(fn, "saliency", "my_saliency")
+    model, x, y, grads = make_bench(1)
     reference = saliency_maps(model, x, y)
     args = (model, x.clone(), y.clone())
     return _check("saliency", fn, args, "fn(model, x, y)", quiet=quiet,
-                  diagnose=lambda out: _saliency_messages(out, reference, grads))
+                  diagnose=lambda out: saliency_messages(out, reference, grads))
 
 
 def fooling_step(fn: Callable[..., object], *, quiet: bool = False) -> CheckResult:
@@ -114,13 +114,13 @@ def fooling_step(fn: Callable[..., object], *, quiet: bool = False) -> CheckResu
     makes no difference here. The loop that repeats the step until the model is fooled is not part of it.
     Compared with one step of ``tpviz.fooling_image(model, x, target, lr=lr, max_iter=1)``.
     """
-    _require_function(fn, "fooling_step", "my_fooling_step")
-    model, x, target, grads = _bench(2)
-    result = fooling_image(model, x, target, lr=_LR, max_iter=1)
+    require_function(fn, "fooling_step", "my_fooling_step")
+    model, x, target, grads = make_bench(2)
+    result = fooling_image(model, x, target, lr=LR, max_iter=1)
     assert bool((result.iterations == 1).all()), "every test image takes exactly one step"
-    args = (model, x.clone(), target.clone(), _LR)
+    args = (model, x.clone(), target.clone(), LR)
     return _check("fooling_step", fn, args, "fn(model, x, target, lr)", quiet=quiet,
-                  diagnose=lambda out: _step_messages(out, result.images, x, grads, _STEP_WORDS["fooling_step"]))
+                  diagnose=lambda out: step_messages(out, result.images, x, grads, STEP_WORDS["fooling_step"]))
 
 
 def class_visualization_step(fn: Callable[..., object], *, quiet: bool = False) -> CheckResult:
@@ -135,21 +135,21 @@ def class_visualization_step(fn: Callable[..., object], *, quiet: bool = False) 
     the model). Compared with ``tpviz.class_visualization(model, target, init=img, lr=lr, l2_reg=l2_reg,
     iterations=1, blur_every=None, max_jitter=0)``.
     """
-    _require_function(fn, "class_visualization_step", "my_class_visualization_step")
-    model, img, target, grads = _bench(3)
-    reference = class_visualization(model, target, init=img, lr=_LR, l2_reg=_L2_REG, iterations=1,
-                                    blur_every=None, max_jitter=0, size=_SIZE).images
-    args = (model, img.clone(), target.clone(), _LR, _L2_REG)
+    require_function(fn, "class_visualization_step", "my_class_visualization_step")
+    model, img, target, grads = make_bench(3)
+    reference = class_visualization(model, target, init=img, lr=LR, l2_reg=L2_REG, iterations=1,
+                                    blur_every=None, max_jitter=0, size=SIZE).images
+    args = (model, img.clone(), target.clone(), LR, L2_REG)
     return _check("class_visualization_step", fn, args, "fn(model, img, target, lr, l2_reg)", quiet=quiet,
-                  x_name="img", diagnose=lambda out: _step_messages(out, reference, img, grads,
-                                                                    _STEP_WORDS["class_visualization_step"],
-                                                                    l2_reg=_L2_REG))
+                  x_name="img", diagnose=lambda out: step_messages(out, reference, img, grads,
+                                                                    STEP_WORDS["class_visualization_step"],
+                                                                    l2_reg=L2_REG))
 
 
 def _check(name: str, fn: Callable[..., object], args: tuple[object, ...], call: str, *, quiet: bool,
            diagnose: Callable[[object], list[str]], x_name: str = "x") -> CheckResult:
     """Run ``fn(*args)`` safely (see ``_check_run``), print the verdict unless ``quiet``, return the result."""
-    messages, written = _run(fn, args, call, diagnose=diagnose, x_name=x_name)
+    messages, written = call_student(fn, args, call, diagnose=diagnose, x_name=x_name)
     result = CheckResult(name, passed=written and not messages, written=written, messages=messages)
     if not quiet:
         print(result.verdict)

@@ -14,8 +14,8 @@ from torch import nn
 from ..algorithms.gradients import cross_entropy, log_probability, objective_gradient, score
 from ..algorithms.scope import frozen_eval
 
-_N, _SIZE, _CLASSES, _SEED = 4, 8, 6, 0
-_LR, _L2_REG = 0.5, 0.02  # the L2 term 2·l2_reg·img is about as large as the score's gradient on these images
+_N, SIZE, _CLASSES, _SEED = 4, 8, 6, 0
+LR, L2_REG = 0.5, 0.02  # the L2 term 2·l2_reg·img is about as large as the score's gradient on these images
 
 
 def _tiny_model() -> nn.Module:
@@ -24,7 +24,7 @@ def _tiny_model() -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_SEED)
         model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                              nn.Dropout(0.5), nn.Linear(4 * (_SIZE // 2) ** 2, _CLASSES))
+                              nn.Dropout(0.5), nn.Linear(4 * (SIZE // 2) ** 2, _CLASSES))
     return model.eval()
 
 
@@ -32,10 +32,10 @@ def _images(seed: int) -> torch.Tensor:
     """(4, 3, 8, 8) model inputs within ±1.2, far inside the valid pixel range (about -1.8 to 2.2 at least),
     so that a step of length 0.5 never reaches it and clamping makes no difference."""
     gen = torch.Generator().manual_seed(seed)
-    return (torch.randn(_N, 3, _SIZE, _SIZE, generator=gen) * 0.5).clamp(-1.2, 1.2)
+    return (torch.randn(_N, 3, SIZE, SIZE, generator=gen) * 0.5).clamp(-1.2, 1.2)
 
 
-def _bench(seed: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+def make_bench(seed: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """One check's bench: the tiny model, the images drawn with ``seed``, a class per image (offset by
     ``seed``, so each check differs) and ``_objective_gradients`` for those classes. The model's prediction,
     which the classes avoid and the "predicted" slip uses, is computed once."""

@@ -18,13 +18,13 @@ from torch import nn
 from ..errors import InputError, first_line
 
 
-def _require_function(fn: object, name: str, example: str) -> None:
+def require_function(fn: object, name: str, example: str) -> None:
     if not callable(fn):
         raise InputError(f"tpviz.check.{name} needs your function itself, e.g. tpviz.check.{name}({example}) "
                          f"(its name, without parentheses: the check calls it); got {type(fn).__name__}")
 
 
-def _run(fn: Callable[..., object], args: tuple[object, ...], call: str, *,
+def call_student(fn: Callable[..., object], args: tuple[object, ...], call: str, *,
          diagnose: Callable[[object], list[str]], x_name: str = "x") -> tuple[tuple[str, ...], bool]:
     """Call ``fn(*args)`` (args[0] the model, args[1] the image batch), then diagnose its output and its side
     effects: (messages, written), the problems in plain words (none: it passed) and False while ``fn`` is an

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 
-def _as_tensor(out: object, like: torch.Tensor, what: str) -> tuple[torch.Tensor | None, list[str]]:
+def as_tensor(out: object, like: torch.Tensor, what: str) -> tuple[torch.Tensor | None, list[str]]:
     """The student's output as a detached tensor like ``like`` (dtype, device), with a message for every
     conversion needed; None when it is no tensor at all."""
     messages: list[str] = []
@@ -52,25 +52,25 @@ def _as_tensor(out: object, like: torch.Tensor, what: str) -> tuple[torch.Tensor
         return None, messages
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, atol: float) -> bool:
+def nearly_equal(a: torch.Tensor, b: torch.Tensor, atol: float) -> bool:
     return a.shape == b.shape and bool(torch.isclose(a, b, rtol=1e-4, atol=atol).all())
 
 
-def _per_image(v: torch.Tensor) -> torch.Tensor:
+def as_column(v: torch.Tensor) -> torch.Tensor:
     return v.view(-1, 1, 1, 1)
 
 
-def _scale(a: torch.Tensor, b: torch.Tensor, atol: float) -> torch.Tensor | None:
+def scale_factor(a: torch.Tensor, b: torch.Tensor, atol: float) -> torch.Tensor | None:
     """c (N,) such that a[i] ≈ c[i]·b[i] for every image, or None."""
     af, bf = a.flatten(1), b.flatten(1)
     c = (af * bf).sum(dim=1) / (bf * bf).sum(dim=1).clamp_min(1e-30)
-    return c if _close(af, c[:, None] * bf, atol) else None
+    return c if nearly_equal(af, c[:, None] * bf, atol) else None
 
 
 # -- shared wording -------------------------------------------------------------------------------------------
 
 
-def _shape_message(tensor: torch.Tensor, reference: torch.Tensor, what: str) -> str:
+def shape_message(tensor: torch.Tensor, reference: torch.Tensor, what: str) -> str:
     expected = tuple(reference.shape)
     got = tuple(tensor.shape)
     hint = ""
@@ -81,13 +81,13 @@ def _shape_message(tensor: torch.Tensor, reference: torch.Tensor, what: str) -> 
     return f"Your result has shape {got}; expected {what} = {expected} for the check's {expected[0]} images.{hint}"
 
 
-def _nan_message(tensor: torch.Tensor) -> str:
+def nan_message(tensor: torch.Tensor) -> str:
     bad = int((~torch.isfinite(tensor)).sum())
     return (f"Your result contains NaN or infinite values ({bad} of {tensor.numel()}): e.g. 0/0 from dividing by a "
             "norm that is zero, or a value that was never filled in (torch.empty).")
 
 
-def _generic_difference(tensor: torch.Tensor, reference: torch.Tensor, what: str, name: str, hint: str,
+def generic_difference(tensor: torch.Tensor, reference: torch.Tensor, what: str, name: str, hint: str,
                         moved: float | None = None) -> str:
     diff = (tensor - reference).abs()
     worst = int(diff.flatten(1).amax(dim=1).argmax())

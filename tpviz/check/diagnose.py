@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .bench import _LR
-from .compare import _as_tensor, _close, _generic_difference, _nan_message, _per_image, _scale, _shape_message
+from .bench import LR
+from .compare import as_column, as_tensor, generic_difference, nan_message, nearly_equal, scale_factor, shape_message
 
 _MAX_SLIPS = 3  # typical mistakes are recognised alone or up to three together
 
@@ -85,8 +85,8 @@ _SALIENCY_SIGNS: list[tuple[str | None, object]] = [
 ]
 
 
-def _saliency_messages(out: object, reference: torch.Tensor, grads: dict[str, torch.Tensor]) -> list[str]:
-    tensor, messages = _as_tensor(out, reference, "(N, H, W)")
+def saliency_messages(out: object, reference: torch.Tensor, grads: dict[str, torch.Tensor]) -> list[str]:
+    tensor, messages = as_tensor(out, reference, "(N, H, W)")
     if tensor is None:
         return messages
     n, h, w = reference.shape
@@ -96,27 +96,27 @@ def _saliency_messages(out: object, reference: torch.Tensor, grads: dict[str, to
                         ".amax(dim=1) without keepdim (or .squeeze(1)) to return (N, H, W).")
         tensor = tensor[:, 0]
     if tensor.shape != reference.shape and tuple(tensor.shape) != (n, 3, h, w):
-        return [*messages, _shape_message(tensor, reference, "one map per image, (N, H, W)")]
+        return [*messages, shape_message(tensor, reference, "one map per image, (N, H, W)")]
     if not bool(torch.isfinite(tensor).all()):
-        return [*messages, _nan_message(tensor)]
-    if _close(tensor, reference, atol):
+        return [*messages, nan_message(tensor)]
+    if nearly_equal(tensor, reference, atol):
         return messages
     for notes, (objective, reduce, sign) in _combos(_objective_notes("Your map is", "class y", "y"), _REDUCTIONS,
                                                     _SALIENCY_SIGNS):
         assert callable(reduce) and isinstance(objective, str) and isinstance(sign, float)
-        if _close(tensor, sign * reduce(grads[objective]), atol):
+        if nearly_equal(tensor, sign * reduce(grads[objective]), atol):
             return [*messages, *notes]
     if tensor.shape != reference.shape:
-        return [*messages, _shape_message(tensor, reference, "one map per image, (N, H, W)")]
+        return [*messages, shape_message(tensor, reference, "one map per image, (N, H, W)")]
     if not bool(tensor.any()):
         return [*messages, "Your map is all zeros: the gradient never reached x (was it computed under "
                            "torch.no_grad(), or read from a tensor the model did not see?)."]
-    c = _scale(tensor, reference, atol)
+    c = scale_factor(tensor, reference, atol)
     if c is not None:
         return [*messages, "Your maps are the expected ones multiplied by a factor per image ("
                            + ", ".join(f"{v:.3g}" for v in c.tolist()) + "): return the raw magnitudes "
                            "|d s_y / d x|, without rescaling (e.g. by the map's maximum); plots rescale for display."]
-    return [*messages, _generic_difference(tensor, reference, "map", "tpviz.saliency_maps",
+    return [*messages, generic_difference(tensor, reference, "map", "tpviz.saliency_maps",
                                            "the gradient of each image's own class score, then its absolute value "
                                            "and the max over the colour channels")]
 
@@ -133,7 +133,7 @@ class _Words:
     reference: str
 
 
-_STEP_WORDS = {
+STEP_WORDS = {
     "fooling_step": _Words(
         x="x", thing="Your step follows", reference="one step of tpviz.fooling_image",
         sign="Your step goes down the target's score (x - ...): to raise it, add the step, x + lr * g / ||g||.",
@@ -146,7 +146,7 @@ _STEP_WORDS = {
 
 
 def _norm(g: torch.Tensor) -> torch.Tensor:
-    return _per_image(g.flatten(1).norm(dim=1))
+    return as_column(g.flatten(1).norm(dim=1))
 
 
 def _normalisations() -> list[tuple[str | None, object]]:
@@ -161,9 +161,9 @@ def _normalisations() -> list[tuple[str | None, object]]:
          "lr * g / ||g||.", torch.sign),
         ("You divided by the largest |g| (the L-infinity norm): divide by the L2 norm, the square root of the sum "
          f"of squares of each image's gradient, {per_image}.",
-         lambda g: g / _per_image(g.flatten(1).abs().amax(dim=1))),
+         lambda g: g / as_column(g.flatten(1).abs().amax(dim=1))),
         ("You divided by the sum of |g| (the L1 norm): divide by the L2 norm, the square root of the sum of "
-         f"squares of each image's gradient, {per_image}.", lambda g: g / _per_image(g.flatten(1).abs().sum(dim=1))),
+         f"squares of each image's gradient, {per_image}.", lambda g: g / as_column(g.flatten(1).abs().sum(dim=1))),
         ("You divided by the squared norm ||g||²: divide by the norm ||g|| itself, so that the step has length lr.",
          lambda g: g / _norm(g) ** 2),
     ]
@@ -188,20 +188,20 @@ def _penalties(x: str) -> list[tuple[str | None, object]]:
     ]
 
 
-def _step_messages(out: object, reference: torch.Tensor, x: torch.Tensor, grads: dict[str, torch.Tensor],
+def step_messages(out: object, reference: torch.Tensor, x: torch.Tensor, grads: dict[str, torch.Tensor],
                    words: _Words, *, l2_reg: float | None = None) -> list[str]:
-    tensor, messages = _as_tensor(out, reference, "(N, 3, H, W)")
+    tensor, messages = as_tensor(out, reference, "(N, 3, H, W)")
     if tensor is None:
         return messages
     if tensor.shape != reference.shape:
-        return [*messages, _shape_message(tensor, reference, f"the new image, shaped like {words.x}, (N, 3, H, W)")]
+        return [*messages, shape_message(tensor, reference, f"the new image, shaped like {words.x}, (N, 3, H, W)")]
     if not bool(torch.isfinite(tensor).all()):
-        return [*messages, _nan_message(tensor)]
-    atol = 1e-4 * _LR
-    if _close(tensor, reference, atol):
+        return [*messages, nan_message(tensor)]
+    atol = 1e-4 * LR
+    if nearly_equal(tensor, reference, atol):
         return messages
     lr_axis: list[tuple[str | None, object]] = [
-        (None, _LR), ("Your step ignores lr (its length is 1): multiply the normalised gradient by lr.", 1.0)]
+        (None, LR), ("Your step ignores lr (its length is 1): multiply the normalised gradient by lr.", 1.0)]
     form_axis: list[tuple[str | None, object]] = [
         (None, "image"), (words.form, "step"),
         (f"You clamped the result to [0, 1], but {words.x} holds normalised model inputs (pixel 0 is about -2, "
@@ -217,18 +217,18 @@ def _step_messages(out: object, reference: torch.Tensor, x: torch.Tensor, grads:
         assert isinstance(lr, float) and isinstance(penalty, str)
         step = _step(grads[objective], x, lam, penalty, normalise, sign * lr)
         candidate = step if form == "step" else (x + step).clamp(0, 1) if form == "clamp01" else x + step
-        if _close(tensor, candidate, atol):
+        if nearly_equal(tensor, candidate, atol):
             return [*messages, *notes]
     if torch.equal(tensor, x):
         return [*messages, f"Your function returned {words.x} unchanged: the step was never added (was it added to "
                            "a copy, or computed but not returned?)."]
-    c = _scale(tensor - x, reference - x, atol)
+    c = scale_factor(tensor - x, reference - x, atol)
     if c is not None:
         lengths = ", ".join(f"{v:.3g}" for v in (tensor - x).flatten(1).norm(dim=1).tolist())
         way = "the right way" if bool((c > 0).all()) else "partly the wrong way"
         return [*messages, f"Your step points {way} but has the wrong length: each image's step must have L2 "
-                           f"norm lr = {_LR:g} (yours: {lengths})."]
-    return [*messages, _generic_difference(tensor, reference, "new image", words.reference,
+                           f"norm lr = {LR:g} (yours: {lengths})."]
+    return [*messages, generic_difference(tensor, reference, "new image", words.reference,
                                            "one step only: no loop, no jitter, no blur",
                                            moved=float((reference - x).abs().max()))]
 

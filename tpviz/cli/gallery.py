@@ -36,7 +36,7 @@ class Entry:
 def render_gallery(entries: Sequence[Entry], *, title: str, summary: Mapping[str, object],
                    random_models: Sequence[str] = ()) -> str:
     """The whole page: a header with ``summary`` (command, device, times...), then each entry in order."""
-    head = [f"<h1>{escape(title)}</h1>", _params(summary)]
+    head = [f"<h1>{escape(title)}</h1>", _params_html(summary)]
     if random_models:
         head.append(f'<p class="random">{escape(", ".join(random_models))}: {RANDOM_NOTE}. Figures that use '
                     "them say so in red.</p>")
@@ -56,11 +56,11 @@ def _entry(e: Entry) -> str:
     if e.random_models:
         parts.append(f'<p class="random">{escape(", ".join(e.random_models))}: {RANDOM_NOTE}.</p>')
     timing = {} if e.seconds is None else {"computed in": f"{e.seconds:.1f} s (this stage)"}
-    parts.append(_params({**e.params, **timing}) + "</figcaption>\n</figure>")
+    parts.append(_params_html({**e.params, **timing}) + "</figcaption>\n</figure>")
     return "\n".join(parts)
 
 
-def _params(params: Mapping[str, object]) -> str:
+def _params_html(params: Mapping[str, object]) -> str:
     rows = "".join(f"<dt>{escape(str(k))}</dt><dd>{escape(str(v))}</dd>" for k, v in params.items())
     return f'<dl class="params">{rows}</dl>'
 

@@ -14,20 +14,20 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..plots.attacks import plot_attack
 from ..algorithms.attacks import fooling_image
-from ..imagenet.classes import class_name
 from ..algorithms.classviz import ClassVisualization, class_visualization
 from ..algorithms.compare import compare_attacks, format_table, random_targets
+from ..algorithms.saliency import saliency_maps
+from ..algorithms.sweeps import axis_sweeps
 from ..course import CourseSettings
+from ..imagenet.classes import class_name
 from ..imagenet.data import ImageNetVal
 from ..imagenet.models import describe_model
+from ..plots.attacks import plot_attack
+from ..plots.classviz import plot_class_visualization, plot_sweep
 from ..plots.saliency import plot_saliency
 from ..plots.style import model_label
 from .progress import Update
-from ..algorithms.saliency import saliency_maps
-from ..algorithms.sweeps import axis_sweeps
-from ..plots.classviz import plot_class_visualization, plot_sweep
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Artifact:
 
 
 @dataclass
-class Run:
+class StageInputs:
     """What the stages share: the models (the first plays SqueezeNet's part, a second VGG16's), the data,
     the settings, and the class visualizations Figures 8-10 reuse (set by the stages of Figures 4 and 8)."""
 
@@ -70,10 +70,10 @@ class Run:
         return self.models[1] if len(self.models) > 1 else None
 
 
-Stage = Callable[[Run, Update], list[Artifact]]
+Stage = Callable[[StageInputs, Update], list[Artifact]]
 
 
-def saliency_stage(run: Run, progress: Update) -> list[Artifact]:
+def saliency_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     """Figures 1 and 2: saliency maps of each model on the first images of the validation set."""
     n = run.settings.images
     images, labels, names = run.val.images[:n], run.val.labels[:n], run.val.names[:n]
@@ -91,7 +91,7 @@ def saliency_stage(run: Run, progress: Update) -> list[Artifact]:
     return out
 
 
-def fooling_stage(run: Run, progress: Update) -> list[Artifact]:
+def fooling_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     """Figure 3: the naive fooling image, Tibetan mastiff -> bulbul, with the difference x10."""
     s, i = run.settings, run.settings.fool_image
     x0 = run.x[i:i + 1]
@@ -113,7 +113,7 @@ def fooling_stage(run: Run, progress: Update) -> list[Artifact]:
         figure=plot_attack(x0, results, models=run.models, original_title=f"{run.val.names[i]} (original)"))]
 
 
-def table_stage(run: Run, progress: Update) -> list[Artifact]:
+def table_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     """The naive method vs FGSM vs PGD on the validation images, each to a random target class."""
     s, n = run.settings, run.settings.table_images
     targets = random_targets(run.val.labels[:n], seed=s.table_seed)
@@ -130,7 +130,7 @@ def table_stage(run: Run, progress: Update) -> list[Artifact]:
         [run.main], table=format_table(rows))]
 
 
-def noise_stage(run: Run, progress: Update) -> list[Artifact]:
+def noise_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     """Figure 4: the target class grown from noise."""
     s = run.settings
     snail = class_visualization(run.main, s.target, **_knobs(s), iterations=s.iterations,
@@ -139,11 +139,11 @@ def noise_stage(run: Run, progress: Update) -> list[Artifact]:
     return [Artifact(
         "figure04_class_from_noise", "4", f"{s.target.capitalize()} from noise",
         f"gradient ascent on the {s.target} score from seeded noise, with L2 penalty, jitter and blur; "
-        f"{_verdict(snail)}.", {"model": describe_model(run.main), **_params(s, s.iterations)}, [run.main],
+        f"{_verdict(snail)}.", {"model": describe_model(run.main), **_caption_params(s, s.iterations)}, [run.main],
         figure=plot_class_visualization(snail, titles=[f"from noise, {s.iterations} iterations"], models=run.main))]
 
 
-def sweeps_stage(run: Run, progress: Update) -> list[Artifact]:
+def sweeps_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     """Figures 5-7: the learning rate, the iterations and the L2 weight, each varied alone (one batch)."""
     s = run.settings
     lines = axis_sweeps(run.main, s.target, lr=list(s.lrs), l2_reg=list(s.l2s), iterations=list(s.iteration_counts),
@@ -162,7 +162,7 @@ def sweeps_stage(run: Run, progress: Update) -> list[Artifact]:
         for vary, (num, slug, title, knobs) in what.items()]
 
 
-def photo_stage(run: Run, progress: Update) -> list[Artifact]:
+def photo_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     """Figure 8: the target class grown from the hay photo (validation image 0), beside the noise start."""
     s = run.settings
     hay = class_visualization(run.main, s.target, init=run.x[:1], **_knobs(s), iterations=s.iterations,
@@ -172,12 +172,12 @@ def photo_stage(run: Run, progress: Update) -> list[Artifact]:
     return [Artifact(
         "figure08_class_from_photo", "8", f"{s.target.capitalize()} from {photo}",
         f"the same ascent started from the {photo} photo instead of noise; {_verdict(hay)}.",
-        {"model": describe_model(run.main), "start": photo, **_params(s, s.iterations)}, [run.main],
+        {"model": describe_model(run.main), "start": photo, **_caption_params(s, s.iterations)}, [run.main],
         figure=plot_class_visualization([_done(run.from_noise, "Figure 4"), hay], titles=["from noise", f"from {photo}"],
                                         models=run.main))]
 
 
-def compare_stage(run: Run, progress: Update) -> list[Artifact]:
+def compare_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     """Figures 9-10: figures 4 and 8 made again with the second model, beside the first."""
     s, other = run.settings, run.other
     assert other is not None, "compare_stage needs two models"
@@ -195,7 +195,7 @@ def compare_stage(run: Run, progress: Update) -> list[Artifact]:
             f"{_arch(run.main)} vs {_arch(other)}",
             f"{_arch(run.main)}: {_verdict(mine)}; {_arch(other)}: {_verdict(result)}.",
             {"models": f"{describe_model(run.main)}, {describe_model(other)}", "start": start,
-             **_params(s, f"{s.iterations}, {n}")}, [run.main, other],
+             **_caption_params(s, f"{s.iterations}, {n}")}, [run.main, other],
             figure=plot_class_visualization([mine, result], titles=[f"{s.iterations} iterations", f"{n} iterations"],
                                             models=[run.main, other])))
     return out
@@ -242,7 +242,7 @@ def _offset(progress: Update, done: int, total: int) -> Callable[[int, torch.Ten
     return lambda t, _: progress(done + t, total)
 
 
-def _params(s: CourseSettings, iterations: object) -> dict[str, object]:
+def _caption_params(s: CourseSettings, iterations: object) -> dict[str, object]:
     return {"class": s.target, "lr": s.lr, "l2_reg": s.l2_reg, "iterations": iterations, "seed": s.seed}
 
 

@@ -57,7 +57,7 @@ def _text(value: Any) -> str:
     return ""
 
 
-def _source(cell: dict[str, Any]) -> str:
+def cell_source(cell: dict[str, Any]) -> str:
     return _text(cell.get("source", cell.get("input")))  # v3 code cells keep their source in "input"
 
 
@@ -77,7 +77,7 @@ def _heading_number(cell: dict[str, Any]) -> int | None:
     """N when the cell is prose that starts with "Question N" (a prompt), else None."""
     if cell.get("cell_type") == "code":
         return None
-    match = _HEADING.match(_source(cell))
+    match = _HEADING.match(cell_source(cell))
     return int(match.group(1)) if match else None
 
 
@@ -91,7 +91,7 @@ def _following(cells: list[dict[str, Any]], start: int, question: int) -> list[s
     for cell in cells[start + 1:]:
         kind = cell.get("cell_type")
         number = _heading_number(cell)
-        text = _source(cell)
+        text = cell_source(cell)
         if (kind not in ("markdown", "raw") or _has_nbgrader(cell) or _MARKDOWN_TITLE.match(text)
                 or number is not None and number != question):
             break
@@ -125,9 +125,9 @@ def find_answers(cells: list[dict[str, Any]]) -> tuple[dict[str, Answer], tuple[
         n = int(q[1:])
         if q in by_id:
             indices = by_id[q]
-            own = _join(_source(cells[i]) for i in indices if not is_template(_source(cells[i])))
+            own = _join(cell_source(cells[i]) for i in indices if not is_template(cell_source(cells[i])))
             extra = _following(cells, indices[-1], n)
-            text = _join([own, *extra]) if own or any(t.strip() for t in extra) else _source(cells[indices[0]])
+            text = _join([own, *extra]) if own or any(t.strip() for t in extra) else cell_source(cells[indices[0]])
             answers[q] = Answer(text, "grade_id", extra_cells=sum(1 for t in extra if t.strip()), cells=len(indices))
             if len(indices) > 1:
                 notes.append(f"{q}: {len(indices)} cells carry grade_id {q}, joined")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .answers import SECTION_OF, Answer, _source, find_answers
+from .answers import SECTION_OF, Answer, cell_source, find_answers
 from ..errors import InputError, first_line
 
 MAX_MB = 50.0
@@ -166,7 +166,7 @@ def _execution(cells: list[dict[str, Any]]) -> tuple[bool, int, int]:
         count = cell.get("execution_count", cell.get("prompt_number"))  # v4, v3
         if count is not None and not checked:
             executed = True
-        if _FIGURE_CALL.search(_COMMENT.sub("", _source(cell))):
+        if _FIGURE_CALL.search(_COMMENT.sub("", cell_source(cell))):
             figures += 1
             outputs = cell.get("outputs")
             outputs = outputs if isinstance(outputs, list) else []
