@@ -79,7 +79,7 @@ def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: s
 
     from ..imagenet.data import load_imagenet_val
     from ..course import course_settings
-    from .stages import Run, describe_settings, stages
+    from .stages import StageInputs, describe_settings, stages
     from ..imagenet.images import preprocess
     from ..imagenet.models import describe_model, load_model, resolve_device
     from .progress import StageProgress
@@ -91,7 +91,7 @@ def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: s
     settings = course_settings(fast)
     todo = stages(models)
     bar = StageProgress(len(todo))
-    run_state = Run(models, val, preprocess(val.images, device=dev), settings)
+    run_state = StageInputs(models, val, preprocess(val.images, device=dev), settings)
     summary: dict[str, object] = {
         "command": command, "models": ", ".join(map(describe_model, models)),
         "device": f"{dev} (torch {torch.__version__}, {torch.get_num_threads()} CPU threads)",
