@@ -100,7 +100,7 @@ def val25() -> tpviz.ImageNetVal:
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No local weights/data folders, no random-weights opt-in, an empty torch hub: as offline as it gets."""
-    for var in ("TPVIZ_WEIGHTS_DIR", "TPVIZ_DATA_DIR", "TPVIZ_ALLOW_RANDOM_WEIGHTS"):
+    for var in ("TPVIZ_WEIGHTS_DIR", "TPVIZ_DATA_DIR", "TPVIZ_ALLOW_RANDOM_WEIGHTS", "TPVIZ_MIRROR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     return tmp_path

@@ -12,6 +12,13 @@ import tpviz
 import tpviz.imagenet.data as _data
 
 
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test here contacts the internet: the second source is a missing local file, and no mirror is set."""
+    monkeypatch.setattr(_data, "VAL_MIRROR", (tmp_path / "mirror-missing.npz").as_uri())
+    monkeypatch.delenv("TPVIZ_MIRROR", raising=False)
+
+
 def _fake_val(path: Path) -> Path:
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, (25, 224, 224, 3), dtype=np.uint8)
@@ -67,6 +74,28 @@ def test_missing_offline_says_what_to_do(isolated_env, monkeypatch):
     with pytest.raises(tpviz.DataError, match=r"(?s)could not be downloaded.*TPVIZ_DATA_DIR") as info:
         tpviz.load_imagenet_val()
     assert info.value.__suppress_context__
+    assert f"no file at {(isolated_env / 'no.npz').as_uri()}; and no file at" in str(info.value), "both sources named"
+
+
+def test_the_second_source_is_used_when_the_first_fails(isolated_env, monkeypatch):
+    src = _fake_val(isolated_env / "src.npz")
+    monkeypatch.setattr(_data, "repo_data_dir", lambda: isolated_env / "repo-data")
+    monkeypatch.setattr(_data, "VAL_URL", (isolated_env / "no.npz").as_uri())
+    monkeypatch.setattr(_data, "VAL_MIRROR", src.as_uri())
+    monkeypatch.setattr(_data, "VAL_SHA256", hashlib.sha256(src.read_bytes()).hexdigest())
+    assert tpviz.load_imagenet_val(count=1).labels.tolist() == [958]
+
+
+def test_a_class_mirror_comes_first(isolated_env, monkeypatch):
+    mirror = isolated_env / "mirror dir"
+    mirror.mkdir()
+    src = _fake_val(mirror / "imagenet_val_25.npz")
+    monkeypatch.setenv("TPVIZ_MIRROR", mirror.as_uri() + "/")
+    monkeypatch.setattr(_data, "VAL_URL", "http://127.0.0.1:9/never-asked")
+    monkeypatch.setattr(_data, "VAL_SHA256", hashlib.sha256(src.read_bytes()).hexdigest())
+    assert _data.val_sources()[0] == mirror.as_uri() + "/imagenet_val_25.npz"
+    monkeypatch.setattr(_data, "repo_data_dir", lambda: isolated_env / "repo-data")
+    assert tpviz.load_imagenet_val(count=1).labels.tolist() == [958]
 
 
 @pytest.mark.parametrize("count", [0, 26, 2.0, "5"])

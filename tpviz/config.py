@@ -9,6 +9,7 @@ WEIGHTS_DIR_ENV = "TPVIZ_WEIGHTS_DIR"
 DATA_DIR_ENV = "TPVIZ_DATA_DIR"
 ALLOW_RANDOM_ENV = "TPVIZ_ALLOW_RANDOM_WEIGHTS"
 FAST_ENV = "TPVIZ_FAST"
+MIRROR_ENV = "TPVIZ_MIRROR"  # a class's own copy of a `tpviz download` folder (http://, https:// or file://)
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -39,3 +40,9 @@ def repo_data_dir() -> Path:
     if (root / "pyproject.toml").is_file():
         return root / "data"
     return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "tpviz"
+
+
+def mirror_url(filename: str) -> str | None:
+    """``$TPVIZ_MIRROR/filename``, tried before the public sources (None when the variable is unset)."""
+    base = os.environ.get(MIRROR_ENV, "").strip()
+    return f"{base.rstrip('/')}/{filename}" if base else None

@@ -1,4 +1,4 @@
-"""The ``tpviz`` command: ``tpviz figures``, ``tpviz grade``, ``tpviz doctor`` (also ``python -m tpviz``)."""
+"""The ``tpviz`` command: ``tpviz figures``, ``grade``, ``doctor``, ``download`` (also ``python -m tpviz``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..errors import TpvizError
 
 # Each command's module provides HELP (one line), add_arguments(parser) and run(args) -> exit code.
 # Modules are imported only to build the parser; each imports torch (if at all) inside run().
-COMMANDS = {"figures": ".figures", "grade": "..grading.command", "doctor": ".doctor"}
+COMMANDS = {"figures": ".figures", "grade": "..grading.command", "doctor": ".doctor", "download": ".download"}
 
 
 def build_parser() -> argparse.ArgumentParser:

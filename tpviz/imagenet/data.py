@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
-import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from .classes import class_name
-from ..config import DATA_DIR_ENV, env_dir, repo_data_dir
+from ..config import DATA_DIR_ENV, env_dir, mirror_url, repo_data_dir
 from ..errors import DataError, InputError
+from .fetch import DownloadError, Progress, download, sha256_check
 
 VAL_FILE = "imagenet_val_25.npz"
-VAL_URL = "http://cs231n.stanford.edu/imagenet_val_25.npz"
+VAL_URL = "https://cs231n.stanford.edu/imagenet_val_25.npz"
+VAL_MIRROR = "http://cs231n.stanford.edu/imagenet_val_25.npz"  # the same host without TLS: sha256-checked all the same
 VAL_SHA256 = "35141609d22457c791e8fbe10c2d3b09ed0d6a04b669173e9fbebb0b4915cd3c"
 VAL_COUNT = 25
 
@@ -65,29 +62,38 @@ def find_val_file() -> Path:
     candidates = val_file_candidates()
     target = repo_data_dir() / VAL_FILE
     try:
-        return fetch(VAL_URL, target, sha256=VAL_SHA256)
-    except OSError as err:
+        return fetch_val_file(target)
+    except DownloadError as err:
         raise DataError(
-            f"{VAL_FILE} is not here and could not be downloaded ({err}).\n"
-            f"Fix one of: connect to the internet and retry; or download {VAL_URL} yourself and put it in "
-            f"{target.parent} or in a folder named by ${DATA_DIR_ENV}. Looked in: "
-            f"{', '.join(str(p) for p in candidates)}") from None
+            f"{VAL_FILE} is not here and could not be downloaded: {err}\n"
+            f"Or download {VAL_URL} yourself (or run `tpviz download --to DIR`) and put it in {target.parent} or "
+            f"in a folder named by ${DATA_DIR_ENV}. Looked in: {', '.join(str(p) for p in candidates)}") from None
+
+
+def val_sources() -> list[str]:
+    """Where the 25 images are downloaded from, in order: ``$TPVIZ_MIRROR``, CS231n's https, then http URL."""
+    return [url for url in (mirror_url(VAL_FILE), VAL_URL, VAL_MIRROR) if url]
+
+
+def fetch_val_file(target: Path, *, progress: Progress | None = None) -> Path:
+    """Download the 25 images to ``target`` from the first of ``val_sources()`` that works (sha256-checked).
+
+    Raises:
+        DownloadError: every source failed; its message names each source's cause.
+    """
+    failures = []
+    for url in dict.fromkeys(val_sources()):
+        try:
+            return download(url, target, check=sha256_check(VAL_SHA256), progress=progress)
+        except DownloadError as err:
+            if err.kind == "disk":
+                raise
+            failures.append(err)
+    if len(failures) == 1:
+        raise failures[0]
+    raise DownloadError("; and ".join(str(e) for e in failures), kind=failures[-1].kind, url=failures[-1].url)
 
 
 def fetch(url: str, target: Path, *, sha256: str, timeout: float = 60) -> Path:
-    """Download ``url`` to ``target`` atomically, keeping it only when its sha256 matches."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != sha256:
-            raise DataError(f"the file from {url} has sha256 {digest.hexdigest()}, expected {sha256}: not kept")
-        shutil.move(tmp, target)
-        return target
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Download ``url`` to ``target`` (via ``target.part``), keeping it only when its sha256 matches."""
+    return download(url, target, check=sha256_check(sha256), timeout=timeout)

@@ -12,6 +12,7 @@ import torchvision
 
 from ..config import WEIGHTS_DIR_ENV, env_dir
 from ..errors import WeightsError, WeightsNotFoundError, first_line
+from .fetch import explain
 
 StateDict = dict[str, torch.Tensor]
 DOWNLOAD_TIMEOUT_S = 60  # per network read, not for the whole file
@@ -59,8 +60,8 @@ def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
                                f"delete {hub_cache_path(url)} and try again") from None
         raise WeightsError(f"the weights from {url} cannot be read ({first_line(err)}); "
                            f"delete {hub_cache_path(url)} and try again") from None
-    except OSError as err:  # URLError, socket errors, timeouts: offline
-        raise ConnectionError(first_line(err)) from None
+    except OSError as err:  # HTTP errors, SSL, no network, a full disk: each said as what it is
+        raise ConnectionError(str(explain(err, url))) from None
     finally:
         socket.setdefaulttimeout(previous)
 
@@ -91,8 +92,9 @@ def find_state_dict(arch: str, *, progress: bool = True) -> tuple[StateDict, str
     except ConnectionError as err:
         where = f"{local.parent}" if local is not None else f"a folder named by ${WEIGHTS_DIR_ENV} (now unset)"
         raise WeightsNotFoundError(
-            f"no ImageNet weights for {arch!r} here, and the download failed ({err}).\n"
-            f"Fix one of: connect to the internet and retry; or put a state_dict file named "
+            f"no ImageNet weights for {arch!r} here, and the download failed: {err}\n"
+            f"Fix one of: fix that and retry; or, on a machine with internet, run `tpviz download --to DIR` and "
+            f"set {WEIGHTS_DIR_ENV} to DIR; or put a state_dict file named "
             f"{arch}_imagenet.pth in {where} and set {WEIGHTS_DIR_ENV} to that folder; or copy torchvision's "
             f"{os.path.basename(cached)} into {cached.parent}.") from None
 
