@@ -51,9 +51,9 @@ def test_wrong_spatial_size_for_the_model_is_explained():
         tpviz.saliency_maps(model, torch.zeros(1, 3, 8, 8), 0)
 
 
-def test_model_and_input_on_different_devices(linear, images8):
+def test_a_model_without_weights_is_named_as_such_not_a_device_to_move_to(linear, images8):
     meta_model = torch.nn.Linear(3, 3, device="meta")
-    with pytest.raises(tpviz.InputError, match=r"x is on cpu but the model is on meta.*\.to\('meta'\)"):
+    with pytest.raises(tpviz.InputError, match=r"'meta' device: it has shapes but no weights.*tpviz.load_model"):
         tpviz.saliency_maps(meta_model, images8, 0)
 
 

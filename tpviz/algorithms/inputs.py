@@ -11,8 +11,12 @@ from torch import nn
 from ..imagenet.classes import class_index
 from .. import validate
 from ..errors import InputError
+from ..imagenet.images import pixel_bounds
 
 Labels = int | str | Sequence[int | str] | torch.Tensor | np.ndarray
+# How far (in model-input units, ~ standard deviations) an input may stray beyond the pixel range and still be
+# taken as a normalised image (noise starts, images mid-attack); 0-255 floats, or images x10, are far beyond.
+RANGE_MARGIN = 4.0
 
 
 def check_images(x: object, *, name: str = "x") -> torch.Tensor:
@@ -35,24 +39,50 @@ def check_images(x: object, *, name: str = "x") -> torch.Tensor:
         raise InputError(f"{name} is an empty batch (N = 0)")
     if not bool(torch.isfinite(x).all()):
         raise InputError(f"{name} contains NaN or infinite values; check how it was computed")
+    lo, hi = pixel_bounds(x)
+    if bool(((x < lo - RANGE_MARGIN) | (x > hi + RANGE_MARGIN)).any()):
+        raise InputError(f"{name} holds values from {float(x.min()):.4g} to {float(x.max()):.4g}, far outside what a "
+                         "normalised image can be (about -2.1 to 2.6): it looks like raw pixels (0-255 or 0-1 "
+                         "floats). Turn pixels into model inputs with tpviz.preprocess(images) or tpviz.load_image(path)")
     return x
 
 
+def check_model(model: object) -> nn.Module:
+    """Raise unless ``model`` is a torch model with real weights (not on the ``meta`` device)."""
+    if not isinstance(model, nn.Module):
+        raise InputError(f"model must be a torch model (nn.Module), e.g. tpviz.load_model('squeezenet1_1'); "
+                         f"got {type(model).__name__}")
+    if any(p.device.type == "meta" for p in model.parameters()):
+        raise InputError("the model is on the 'meta' device: it has shapes but no weights. Load it with "
+                         "tpviz.load_model(name), or call model.to_empty(device='cpu') and load a state_dict")
+    return model
+
+
 def model_device(model: nn.Module) -> torch.device | None:
-    """The device of the model's first parameter or buffer (None for a model with neither)."""
-    for p in model.parameters():
+    """The device of the model's first parameter or buffer (None for a model with neither); checks the model."""
+    for p in check_model(model).parameters():
         return p.device
     for b in model.buffers():
         return b.device
     return None
 
 
+def model_dtype(model: nn.Module) -> torch.dtype | None:
+    """The dtype of the model's first floating-point parameter (None for a model with none)."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+
+
 def check_device(model: nn.Module, x: torch.Tensor, *, name: str = "x") -> None:
-    """Raise when ``x`` and ``model`` live on different devices, saying how to move ``x``."""
+    """Raise when ``x`` and ``model`` live on different devices or hold different float types, saying how to
+    move or convert ``x``."""
     dev = model_device(model)
     if dev is not None and dev != x.device:
         raise InputError(f"{name} is on {x.device} but the model is on {dev}: "
                          f"move it with {name} = {name}.to('{dev}')")
+    dtype = model_dtype(model)
+    if dtype is not None and x.is_floating_point() and x.dtype != dtype:
+        raise InputError(f"{name} is {str(x.dtype).replace('torch.', '')} but the model's weights are "
+                         f"{str(dtype).replace('torch.', '')}: convert it with {name} = {name}.to({dtype})")
 
 
 def as_labels(y: Labels, n: int, *, device: torch.device, name: str = "y") -> torch.Tensor:
@@ -119,4 +149,9 @@ def _int(v: object, name: str) -> int:
     if isinstance(v, bool) or not (isinstance(v, (int, np.integer)) or
                                    (isinstance(v, torch.Tensor) and not v.is_floating_point())):
         raise InputError(f"{name} holds {v!r}; labels are int class indices or class names")
-    return int(v)
+    if isinstance(v, torch.Tensor) and v.numel() != 1:
+        raise InputError(f"{name} holds a tensor of shape {tuple(v.shape)} where one label was expected")
+    value = int(v)
+    if not -2**63 <= value < 2**63:
+        raise InputError(f"{name} holds the class index {value}, far outside any model's classes (ImageNet: 0-999)")
+    return value

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from torch import nn
 
+from .inputs import check_model
+
 
 @contextmanager
 def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
@@ -16,6 +18,7 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
     Eval mode makes Dropout deterministic, whatever cell ran before; freezing the parameters means
     backward computes the input gradient only (no weight-gradient kernels, no ``.grad``).
     """
+    check_model(model)
     modes = [(m, m.training) for m in model.modules()]
     flags = [(p, p.requires_grad) for p in model.parameters()]
     try:
