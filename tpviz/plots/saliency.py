@@ -15,7 +15,6 @@ from ..imagenet.images import deprocess
 from .figure import bare, name_model, warn_random
 from .style import model_label
 
-
 SIGNED_CMAP = "bwr"
 SCALES = {"panel": "colour scale: each map from 0 to its own maximum (compare patterns, not brightness)",
           "row": "colour scale: one per row (brightness compares along a row, not between rows)",
