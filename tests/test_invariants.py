@@ -65,6 +65,7 @@ def _snapshot(model: nn.Module, x: torch.Tensor) -> dict:
     return {
         "params": {k: v.detach().clone() for k, v in model.state_dict().items()},
         "requires_grad": [p.requires_grad for p in model.parameters()],
+        "memory_format": [(k, v.stride(), v.data_ptr()) for k, v in model.state_dict().items()],
         "grads": [p.grad for p in model.parameters()],
         "training": [m.training for m in model.modules()],
         "hooks": [(len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks),
@@ -72,7 +73,7 @@ def _snapshot(model: nn.Module, x: torch.Tensor) -> dict:
         "global_hooks": (len(nn.modules.module._global_forward_hooks),
                          len(nn.modules.module._global_backward_hooks)),
         "x": x.detach().clone(), "x_requires_grad": x.requires_grad, "x_grad": x.grad,
-        "x_device": x.device, "x_version": x._version,
+        "x_device": x.device, "x_version": x._version, "x_stride": x.stride(),
         "grad_enabled": torch.is_grad_enabled(), "rng": torch.get_rng_state(),
     }
 
@@ -80,8 +81,8 @@ def _snapshot(model: nn.Module, x: torch.Tensor) -> dict:
 def _assert_same(before: dict, after: dict) -> None:
     for k, v in before["params"].items():
         assert torch.equal(v, after["params"][k]), f"parameter {k} changed"
-    for key in ("requires_grad", "training", "hooks", "global_hooks", "x_requires_grad",
-                "x_device", "x_version", "grad_enabled"):
+    for key in ("requires_grad", "memory_format", "training", "hooks", "global_hooks", "x_requires_grad",
+                "x_device", "x_version", "x_stride", "grad_enabled"):
         assert before[key] == after[key], f"{key} changed: {before[key]} -> {after[key]}"
     assert all(g is None for g in after["grads"]), "a parameter .grad was set"
     assert after["x_grad"] is None, "the input got a .grad"
@@ -90,8 +91,10 @@ def _assert_same(before: dict, after: dict) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
-@pytest.mark.parametrize("state", ["train-unfrozen", "eval-frozen", "mixed"])
+@pytest.mark.parametrize("state", ["train-unfrozen", "eval-frozen", "mixed", "channels-last"])
 def test_leaves_model_and_input_untouched(name, state):
+    """Also the memory format (strides) of every parameter and of the input: the algorithms run a channels_last
+    copy where that is faster (tpviz/algorithms/layout.py), never the caller's model converted."""
     model = TinyConv()
     if state == "eval-frozen":
         model.eval().requires_grad_(False)
@@ -100,6 +103,9 @@ def test_leaves_model_and_input_untouched(name, state):
         model.drop.train()
         model.head.weight.requires_grad_(False)
     x = torch.randn(2, 3, 10, 10, generator=torch.Generator().manual_seed(0))
+    if state == "channels-last":  # a caller who converted model and input keeps them so
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     before = _snapshot(model, x)
     CALLS[name](model, x)
     _assert_same(before, _snapshot(model, x))

@@ -16,6 +16,7 @@ from .. import validate
 from ..course import TP
 from ..errors import InputError
 from ..imagenet.images import pixel_bounds
+from . import layout
 from .gradients import forward, input_gradient, score, unit_step
 from .transforms import gaussian_blur, jitter
 
@@ -106,6 +107,7 @@ def ascend(model: nn.Module, start: torch.Tensor, labels: torch.Tensor, settings
     is called after each iteration t = 1..iterations.
     """
     s = settings
+    fast = layout.runner(model)  # the layout fastest on the model's device (layout.py); the model is not changed
     rng = random.Random(s.seed)
     img = start.detach().clone()
     kept: dict[int, torch.Tensor] = {0: img.clone()} if 0 in snapshots else {}
@@ -116,7 +118,7 @@ def ascend(model: nn.Module, start: torch.Tensor, labels: torch.Tensor, settings
         cur, y, step_len, l2 = (img, labels, lr, l2_reg) if run is None else \
             (img[run], labels[run], lr[run], l2_reg[run])
         moved = jitter(cur, dx, dy)
-        grad, _ = input_gradient(model, moved, y)
+        grad, _ = input_gradient(fast, moved, y)
         grad.addcmul_(moved, l2.view(-1, 1, 1, 1), value=-2)  # + d/dx of -l2·||x||², exact
         new = jitter(moved + unit_step(grad).mul_(step_len.view(-1, 1, 1, 1)), -dx, -dy)
         if s.clamp:
@@ -141,7 +143,7 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(target score, target probability, top class, top probability) of N images, each (N,)."""
     with torch.no_grad():
-        logits = forward(model, images)
+        logits = forward(layout.runner(model, autocast=False), images)
     probs = F.softmax(logits, dim=1)
     prob, pred = probs.max(dim=1)
     return score(logits, labels), score(probs, labels), pred, prob

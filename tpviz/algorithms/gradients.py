@@ -9,6 +9,7 @@ from torch import nn
 
 from ..errors import InputError, first_line
 from .inputs import check_label_range
+from .layout import like
 
 
 def forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -49,12 +50,12 @@ def objective_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor,
 
     ``objective(logits (N, K), labels (N,)) -> (N,)`` is one value per image, e.g. ``score``.
     """
-    leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
-    with torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():  # also inside a caller's torch.inference_mode()
+        leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
         logits = forward(model, leaf)
         check_label_range(labels, logits.shape[1])
         (grad,) = torch.autograd.grad(objective(logits, labels).sum(), leaf)
-    return grad, logits.detach()
+    return like(grad, x), logits.detach()  # in x's layout, whatever layout the model ran in
 
 
 def log_probability(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
