@@ -16,14 +16,17 @@ from .figure import bare, name_model, warn_random
 from .style import model_label
 
 SIGNED_CMAP = "bwr"
+SIGNED_PERCENTILE = 99
 SCALES = {"panel": "colour scale: each map from 0 to its own maximum (compare patterns, not brightness)",
           "row": "colour scale: one per row (brightness compares along a row, not between rows)",
           "figure": "colour scale: one for all maps (brightness compares everywhere)"}
 
 
-def _limits(arrays: list[np.ndarray], colour_scale: str) -> list[np.ndarray]:
-    """Per row, the (N,) largest |value| each panel's colours stretch to, for the chosen colour scale."""
-    panel = [np.abs(a).reshape(a.shape[0], -1).max(axis=1) for a in arrays]
+def _limits(arrays: list[np.ndarray], signed: list[bool], colour_scale: str) -> list[np.ndarray]:
+    """Per row, the (N,) |value| each panel's colours stretch to, for the chosen colour scale: a map's maximum,
+    or for a signed map the 99th percentile of |value| (a few extreme pixels would wash the rest out to white)."""
+    panel = [np.percentile(np.abs(a).reshape(a.shape[0], -1), SIGNED_PERCENTILE, axis=1) if sign
+             else np.abs(a).reshape(a.shape[0], -1).max(axis=1) for a, sign in zip(arrays, signed)]
     if colour_scale == "panel":
         return panel
     if colour_scale == "row":
@@ -47,7 +50,8 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
         row_labels: a label per row of maps (e.g. "SmoothGrad"); default: the models' names.
         colour_scale: "panel" (each map from 0 to its own maximum: patterns compare, brightness does not),
             "row" (one scale per row) or "figure" (one scale for every map). The figure's title says which.
-            A row with negative values (signed attributions) is drawn in blue-white-red, symmetric around 0.
+            A row with negative values (signed attributions) is drawn in blue-white-red, symmetric around 0,
+            stretched to the 99th percentile of |value| instead of the maximum.
     """
     if colour_scale not in SCALES:
         raise InputError(f"colour_scale must be one of {', '.join(map(repr, SCALES))}, got {colour_scale!r}")
@@ -66,7 +70,7 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
         raise InputError(f"{len(row_labels)} row labels for {len(rows)} rows of maps")
     arrays = [m.detach().float().cpu().numpy() for m in rows]
     signed = [bool((a < 0).any()) for a in arrays]
-    top = _limits(arrays, colour_scale)
+    top = _limits(arrays, signed, colour_scale)
     fig, axes = plt.subplots(1 + len(rows), n, figsize=(scale * n, scale * (1 + len(rows))), squeeze=False)
     for j in range(n):
         axes[0, j].imshow(pixels[j])
@@ -81,7 +85,8 @@ def plot_saliency(images: np.ndarray | torch.Tensor, maps: torch.Tensor | Sequen
     labels = list(row_labels) if row_labels is not None else [name for name, _ in named]
     for r, label in enumerate(labels):
         name_model(axes[r + 1, 0], label, is_random[r])
-    note = SCALES[colour_scale] + ("; signed rows: red raises the score, blue lowers it" if any(signed) else "")
+    note = SCALES[colour_scale] + (f"; signed rows (to the {SIGNED_PERCENTILE}th percentile of |value|): red raises "
+                                   "the score, blue lowers it" if any(signed) else "")
     warn_random(fig, named, "maps", context=note)
     fig.tight_layout()
     return fig
