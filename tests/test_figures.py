@@ -137,11 +137,11 @@ def test_settings_are_the_notebooks_parameters(fast: bool):
     """tpviz figures makes the notebooks' figures: its settings must be their parameters cells' values."""
     import types
 
-    from .test_notebook_format import by_name, code_cells, load, source
+    from .test_notebook_format import by_name, load, parameters_cell, source
 
     def parameters(name: str) -> dict:
         stub = types.SimpleNamespace(fast_mode=lambda: fast)
-        code = source(code_cells(load(by_name(name)))[0]).replace("import tpviz\n", "")
+        code = source(parameters_cell(load(by_name(name)))).replace("import tpviz\n", "")
         values: dict = {"tpviz": stub}
         exec(code, values)
         return values

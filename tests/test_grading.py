@@ -715,7 +715,7 @@ def test_hint_words_match_word_beginnings_only():
 def test_the_kit_ships_the_rubric():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'^"tpviz.grading" = \["rubric\.json"\]', pyproject, re.M)
-    assert re.search(r'^    "mistune>=3', pyproject, re.M)
+    assert re.search(r'^grade = \["mistune>=3', pyproject, re.M), "tpviz grade renders markdown with mistune 3"
 
 
 def test_hostile_file_and_folder_names_are_escaped_everywhere(tmp_path, monkeypatch):

@@ -39,6 +39,13 @@ def code_cells(nb: dict) -> list[dict]:
     return [c for c in nb["cells"] if c["cell_type"] == "code"]
 
 
+def parameters_cell(nb: dict) -> dict:
+    """The code cell tagged ``parameters`` (papermill's convention): the notebook's knobs."""
+    found = [c for c in code_cells(nb) if "parameters" in tags(c)]
+    assert len(found) == 1, f"expected one code cell tagged 'parameters', found {len(found)}"
+    return found[0]
+
+
 def by_name(name: str) -> Path:
     hits = [p for p in NOTEBOOKS if p.name.startswith(name)]
     assert len(hits) == 1, f"expected one notebook named {name}*.ipynb in {NOTEBOOK_DIR}, found {hits}"
@@ -64,12 +71,54 @@ def test_valid_nbformat4(path):
 
 
 @nb_params
-def test_first_code_cell_is_parameters(path):
+def test_the_colab_cell_then_the_parameters_cell_come_first(path):
     cells = code_cells(load(path))
-    assert cells, f"{path.name} has no code cell"
-    first = cells[0]
-    assert "parameters" in tags(first), f"{path.name}: first code cell is not tagged 'parameters': {tags(first)}"
-    assert "fast_mode" in source(first), f"{path.name}: the parameters cell does not read tpviz.fast_mode()"
+    assert len(cells) > 2, f"{path.name} has too few code cells"
+    assert tags(cells[0]) == ["colab-setup"], f"{path.name}: first code cell is not the Colab setup: {tags(cells[0])}"
+    assert "parameters" in tags(cells[1]), f"{path.name}: second code cell is not tagged 'parameters': {tags(cells[1])}"
+    assert "fast_mode" in source(cells[1]), f"{path.name}: the parameters cell does not read tpviz.fast_mode()"
+
+
+def colab_url(cell: dict) -> str:
+    import re
+
+    found = re.findall(r'"tpviz @ git\+(https://[^"@]+)"', source(cell))
+    assert len(found) == 1, f"the Colab cell installs tpviz from {found}, expected one git URL"
+    return found[0]
+
+
+def test_every_colab_cell_installs_the_kit_from_pyproject_s_repository_url():
+    """The repository URL lives in pyproject's [project.urls]; each notebook's Colab cell must carry it."""
+    import tomllib
+
+    repository = tomllib.loads((NOTEBOOK_DIR.parent / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    urls = {p.name: colab_url(code_cells(load(p))[0]) for p in NOTEBOOKS}
+    assert set(urls.values()) == {repository}, urls
+
+
+@nb_params
+def test_the_colab_cell_does_nothing_off_colab_and_installs_on_colab(path, monkeypatch):
+    """Run the cell's code with subprocess.run and google.colab faked: it acts only when google.colab is loaded."""
+    import subprocess
+    import sys
+    import types
+
+    code = source(code_cells(load(path))[0])
+    calls: list[object] = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **kw: calls.append(a[0]))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(code, path.name, "exec"), {})
+    assert calls == []
+    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append("widgets"))
+    google = types.ModuleType("google")
+    colab = types.ModuleType("google.colab")
+    colab.output = output
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    exec(compile(code, path.name, "exec"), {})
+    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", f"tpviz @ git+{colab_url(code_cells(load(path))[0])}"],
+                     "widgets"]
 
 
 @nb_params
