@@ -38,7 +38,7 @@ class Linearity:
 
 
 def linearity(model: nn.Module, x: torch.Tensor, target: Labels, *,
-              eps: Sequence[float] = (0.25 / 255, 0.5 / 255, 1 / 255, 2 / 255, 4 / 255, 8 / 255),
+              eps: Sequence[float] = tuple(levels / 255 for levels in (1 / 64, 1 / 16, 1 / 4, 1, 2, 4, 8)),
               progress: Progress = False) -> Linearity:
     """Move every pixel of x (N, 3, H, W) by eps along the sign of the target score's gradient (FGSM's step
     on the score, without clipping to the pixel range, so only the network is measured) and compare the
