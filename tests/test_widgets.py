@@ -26,7 +26,8 @@ KNOBS = {"size": 16, "max_jitter": 2}
 
 
 def make(model: torch.nn.Module | None = None, **kw) -> widgets.Explorer:
-    return explorer(TinyConv() if model is None else model, **{"classes": [1, 2], **GRID, **kw})
+    """Synchronous unless ``background=True``: each grid is computed in the call that needs it."""
+    return explorer(TinyConv() if model is None else model, **{"classes": [1, 2], "background": False, **GRID, **kw})
 
 
 @pytest.fixture(autouse=True)

@@ -1,37 +1,36 @@
 """A live class-visualization explorer for JupyterLab, made of standard ipywidgets only.
 
-``from tpviz.widgets import explorer``. The sliders index into a precomputed sweep grid, so scrubbing is
-instant; a new model, class or start image computes its grid once (with a progress bar) and caches it; a
-setting outside the grid is computed on demand, also with the progress bar. Errors are shown in the widget.
+``from tpviz.widgets import explorer``. The sliders index into sweep grids computed once and cached, so
+scrubbing is instant; a new model, class or start image computes its grid: the setting on screen first, the
+rest on a worker thread (``background.py``) in the order ``cells.Plan`` keeps, the kernel free meanwhile. A
+setting outside the grid is computed on demand. Errors are shown in the widget.
 (``import tpviz`` does not import ipywidgets; this module does.)
 """
 
 from __future__ import annotations
 
-import math
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import ipywidgets as w
 import torch
 from torch import nn
 
-from .. import validate
 from ..algorithms.ascent import AscentSettings
-from ..algorithms.classviz import Init, start_image, visualize
+from ..algorithms.classviz import Init, visualize
 from ..algorithms.inputs import model_device
-from ..algorithms.sweeps import Sweep, grid_values, sweep_grid
-from ..course import TP
-from ..errors import InputError, TpvizError
+from ..algorithms.sweeps import sweep_grid
+from ..errors import InputError
 from ..imagenet.classes import class_index, class_name
-from ..plots.style import RANDOM_COLOR, model_label
-from .view import View, check_classes, check_models, grid_index, nearest_value, png, title_html
+from ..plots.style import model_label
+from .background import Cancelled, Job, Worker
+from .cells import Block, Key, Plan
+from .status import StatusArea
+from .view import View, grid_index, nearest_value, png, title_html
 
-GridKey = tuple[str, int, str]  # (model, class index, start)
 
-
-class Explorer:
+class Explorer(StatusArea):
     """Sliders for learning rate, L2 and iterations, dropdowns for model, class and start image, and the image.
 
     Build it with ``explorer(...)``; show it as a cell's last expression (or ``display(ex)``). Attributes
@@ -39,14 +38,18 @@ class Explorer:
     ``custom_lr``, ``custom_l2_reg``, ``custom_iterations`` and the ``compute`` button), the ``image``
     (PNG bytes), its ``title``, the ``progress`` bar with its ``status`` line, the ``errors`` output, and
     ``widget``, the whole box. ``current`` is the ``View`` on display (None before the first compute).
+    With ``background`` grids fill in on a worker thread: ``wait()`` waits for it, ``close()`` stops it.
     """
 
     def __init__(self, models: dict[str, nn.Module], targets: list[int], starts: dict[str, Init], *,
-                 grid: dict[str, list], settings: AscentSettings, batch_size: int, display_size: int) -> None:
+                 grid: dict[str, list], settings: AscentSettings, batch_size: int, display_size: int,
+                 background: bool = False) -> None:
         self._models, self._starts, self._grid, self._settings = models, starts, grid, settings
-        self._batch_size, self._display_size = batch_size, display_size
-        self._grids: dict[GridKey, Sweep] = {}
-        self._off_grid: dict[tuple[GridKey, float, float, int], View] = {}
+        self._batch_size, self._display_size, self._background = batch_size, display_size, background
+        self._plan = Plan(grid["lr"], grid["l2_reg"])
+        self._jobs: list[Job] = []  # off-grid settings, before the plan's blocks
+        self._worker = Worker(self._next_job, on_error=self._report_error, on_interrupt=self._interrupted)
+        self._off_grid: dict[tuple[Key, float, float, int], View] = {}
         self._quiet = False
         self.current: View | None = None
 
@@ -85,11 +88,28 @@ class Explorer:
         self.widget = w.VBox([w.HBox([self.model, self.target, self.start]), self.lr, self.l2_reg, self.iterations,
                               off_grid, w.HBox([self.progress, self.status]), self.title, self.image, self.errors])
         self.widget.add_class("tpviz-explorer")
+        self.widget.observe(lambda change: change["new"] is None and self._worker.stop(timeout=0), names="comm")
 
     @property
     def cached(self) -> list[tuple[str, str, str]]:
         """The (model, class name, start) grids computed so far, in order."""
-        return [(m, class_name(t), s) for m, t, s in self._grids]
+        with self._worker.lock:
+            return [(m, class_name(t), s) for m, t, s in self._plan.parts if self._plan.complete((m, t, s))]
+
+    def wait(self, timeout: float | None = None) -> View | None:
+        """Block until the background work is done (or ``timeout`` s); the ``View`` on display. An interrupt
+        (Ctrl-C, the kernel's stop button) while waiting stops the work too."""
+        try:
+            self._worker.wait(timeout)
+        except KeyboardInterrupt:
+            self._worker.interrupt()
+            raise
+        return self.current
+
+    def close(self) -> None:
+        """Stop the background work and close the widget."""
+        self._worker.stop()
+        self.widget.close()
 
     def refresh(self) -> View | None:
         """Show the controls' setting, computing its grid first if it is not cached. Errors are shown, not raised."""
@@ -151,14 +171,26 @@ class Explorer:
         finally:
             self._quiet = False
 
-    def _key(self) -> GridKey:
+    def _key(self) -> Key:
         return self.model.value, self.target.value, self.start.value
 
-    def _show_grid(self) -> View:
-        key = self._key()
-        grid = self._grids.get(key)
+    def _show_grid(self) -> View | None:
+        key, pair = self._key(), (self.lr.value, self.l2_reg.value)
+        with self._worker.lock:
+            grid = self._plan.find(key, *pair)
+            if not self._plan.complete(key):
+                self._plan.want(key, pair, split=self._background)
+                running = self._plan.running
+                if running is not None and running.key != key:
+                    self._worker.cancel()  # a new model, class or start goes first
+        if self._background:
+            self._worker.wake()
+        elif grid is None:
+            while (block := self._plan.next()) is not None:
+                self._fill(block)
+            grid = self._plan.find(key, *pair)
         if grid is None:
-            grid = self._compute_grid(key)
+            return self._waiting(key)
         at = grid.index(lr=self.lr.value, l2_reg=self.l2_reg.value, iterations=self.iterations.value)
         assert at is not None, "the sliders hold grid values only"
         view = View(image=grid.images[at].unsqueeze(0), model=key[0], target=key[1], start=key[2],
@@ -168,35 +200,70 @@ class Explorer:
         self.custom_lr.value, self.custom_l2_reg.value, self.custom_iterations.value = view.lr, view.l2_reg, view.iterations
         return self._display(view)
 
-    def _compute_grid(self, key: GridKey) -> Sweep:
-        name, target, start = key
-        settings = len(self._grid["lr"]) * len(self._grid["l2_reg"])
-        self._busy(f"computing {class_name(target)} on {name} from {start}: {settings} settings, "
-                   f"up to {max(self._grid['iterations'])} iterations")
+    def _fill(self, block: Block) -> None:
+        """Compute one block of settings (one sweep) and keep it; on the worker thread, show what it made."""
+        name, target, start = block.key
+        self._busy(f"computing {class_name(target)} on {name} from {start}: {len(block.pairs)} of "
+                   f"{len(self._plan.lrs) * len(self._plan.l2s)} settings, up to {max(self._grid['iterations'])} "
+                   "iterations" + (" (in the background: the kernel is free)" if self._background else ""))
         model = self._models[name]
-        grid = sweep_grid(model, target, self._settings, lrs=self._grid["lr"], l2s=self._grid["l2_reg"],
-                          iterations=self._grid["iterations"], init=self._init(start, model),
-                          batch_size=self._batch_size, progress=self._tick)
-        self._grids[key] = grid
-        return grid
+        try:
+            part = sweep_grid(model, target, self._settings, lrs=list(block.lrs), l2s=list(block.l2s),
+                              iterations=self._grid["iterations"], init=self._init(start, model),
+                              batch_size=self._batch_size, progress=self._tick)
+        except Cancelled:
+            with self._worker.lock:
+                self._plan.requeue(block)
+            raise
+        except BaseException:
+            with self._worker.lock:
+                self._plan.finish(block, None)
+            raise
+        with self._worker.lock:
+            self._plan.finish(block, part)
+        if self._background and block.key == self._key():  # what is on screen may be ready now
+            self._guard(self._show_grid)
 
-    def _show_off_grid(self, lr: float, l2_reg: float, iterations: int) -> View:
+    def _waiting(self, key: Key) -> None:
+        """The setting on the sliders is not computed yet: say so (the image stays the previous one)."""
+        self.title.value = (f"<b>{class_name(key[1])}</b> · {key[0]} · from {key[2]} · lr={self.lr.value:g} · "
+                            f"L2={self.l2_reg.value:g} · {self.iterations.value} iterations: <b>not computed yet"
+                            "</b>, shown as soon as it is (the image below is the previous one)")
+
+    def _next_job(self) -> Job | None:
+        """The worker's next job (called under its lock): an off-grid setting, else the plan's next block."""
+        if self._jobs:
+            return self._jobs.pop(0)
+        block = self._plan.next()
+        return None if block is None else partial(self._fill, block)
+
+    def _show_off_grid(self, lr: float, l2_reg: float, iterations: int) -> View | None:
         key = self._key()
         self.custom_lr.value, self.custom_l2_reg.value, self.custom_iterations.value = lr, l2_reg, iterations
         view = self._off_grid.get((key, lr, l2_reg, iterations))
-        if view is None:
-            name, target, start = key
-            self._busy(f"computing {class_name(target)} on {name} from {start} at lr={lr:g}, L2={l2_reg:g}, "
-                       f"{iterations} iterations (outside the grid)")
-            model = self._models[name]
-            result = visualize(model, target, self._settings.but(lr=lr, l2_reg=l2_reg, iterations=iterations),
-                               init=self._init(start, model), progress=self._tick)
-            view = View(image=result.images, model=name, target=target, start=start, lr=lr, l2_reg=l2_reg,
-                        iterations=iterations, predicted=int(result.predicted[0]),
-                        probability=float(result.probability[0]),
-                        target_probability=float(result.target_probability[0]), on_grid=False)
-            self._off_grid[(key, lr, l2_reg, iterations)] = view
-        return self._display(view)
+        if view is not None:
+            return self._display(view)
+        if not self._background:
+            return self._display(self._compute_off_grid(key, lr, l2_reg, iterations))
+        with self._worker.lock:  # first in line; shown when done
+            self._jobs.append(lambda: self._guard(lambda: self._display(
+                self._compute_off_grid(key, lr, l2_reg, iterations))))
+        self._worker.wake()
+        return None
+
+    def _compute_off_grid(self, key: Key, lr: float, l2_reg: float, iterations: int) -> View:
+        name, target, start = key
+        self._busy(f"computing {class_name(target)} on {name} from {start} at lr={lr:g}, L2={l2_reg:g}, "
+                   f"{iterations} iterations (outside the grid)")
+        model = self._models[name]
+        result = visualize(model, target, self._settings.but(lr=lr, l2_reg=l2_reg, iterations=iterations),
+                           init=self._init(start, model), progress=self._tick)
+        view = View(image=result.images, model=name, target=target, start=start, lr=lr, l2_reg=l2_reg,
+                    iterations=iterations, predicted=int(result.predicted[0]),
+                    probability=float(result.probability[0]),
+                    target_probability=float(result.target_probability[0]), on_grid=False)
+        self._off_grid[(key, lr, l2_reg, iterations)] = view
+        return view
 
     def _compute_custom(self) -> View | None:
         return self.show(lr=self.custom_lr.value, l2_reg=self.custom_l2_reg.value,
@@ -214,87 +281,20 @@ class Explorer:
         self._ready()
         return view
 
-    def _busy(self, text: str) -> None:
-        self.status.value = text
-        self.progress.bar_style = "info"
-        self.progress.value = 0
-
-    def _tick(self, done: int, total: int) -> None:
-        self.progress.max = max(1, total)
-        self.progress.value = done
-
     def _ready(self) -> None:
+        key = self._key()
+        with self._worker.lock:
+            done, all_ = self._plan.computed(key), len(self._plan.lrs) * len(self._plan.l2s)
+        if done < all_:  # background: the rest of the grid is still computing
+            self.status.value = (f"{done} of {all_} settings computed; the others are computing in the background "
+                                 "(the kernel is free: sliders and cells work meanwhile)")
+            return
         self.progress.value = self.progress.max
         self.progress.bar_style = "success"
-        self.status.value = f"ready: {len(self._grids)} grid(s) cached, {len(self._off_grid)} setting(s) off the grid"
+        self.status.value = f"ready: {len(self.cached)} grid(s) cached, {len(self._off_grid)} setting(s) off the grid"
 
-    def _guard(self, action: Callable[[], View | None]) -> View | None:
-        """Run ``action``; show any error (or an interrupt) in the widget instead of raising it."""
-        self.errors.outputs = ()
-        try:
-            return action()
-        except KeyboardInterrupt:
-            self._report("interrupted: nothing was cached for this setting; move a control to try again\n")
-        except TpvizError as err:
-            self._report(f"{type(err).__name__}: {err}\n")
-        except Exception as err:  # a widget callback has nowhere to raise to: show the traceback
-            self._report("".join(traceback.format_exception(type(err), err, err.__traceback__)))
-        return None
-
-    def _report(self, text: str) -> None:
-        self.progress.bar_style = "danger"
-        self.status.value = "error: see the message below"
-        self.title.value = (f'<span style="color:{RANDOM_COLOR}"><b>could not compute this setting</b>: '
-                            "the image below is the previous one</span>")
-        self.errors.append_stderr(text)
-
-
-def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str | Sequence[int | str] = ("snail",),
-             starts: Mapping[str, Init] | None = None, lr: Sequence[float] = TP.lrs,
-             l2_reg: Sequence[float] = TP.l2s, iterations: Sequence[int] = TP.iteration_counts,
-             blur_every: int | None = 10, blur_sigma: float = 0.5, max_jitter: int = 16, seed: int = TP.seed,
-             size: int = 224, batch_size: int = 32, display_size: int | None = None) -> Explorer:
-    """A live explorer of class visualizations: sliders over the grid ``lr`` x ``l2_reg`` x ``iterations``.
-
-    Each (model, class, start) grid is one ``tpviz.sweep`` (all settings as batches, the iteration counts
-    as snapshots of one run), computed when first needed with a progress bar and then cached, so moving a
-    slider is instant. The "outside the grid" boxes compute any other setting on demand. Nothing is computed
-    until the explorer is displayed (a cell's last expression, or ``display``) or ``refresh``/``show`` is
-    called, so that the progress bar is on screen while the first grid is computed.
-
-    Args:
-        models: a model, or names -> models for the model dropdown (e.g. ``{"SqueezeNet": sq, "VGG16": vgg}``).
-        classes: the class dropdown's classes, names or indices (e.g. ``["snail", "tarantula"]``).
-        starts: names -> start images for the start dropdown: None for noise (drawn with ``seed``) or one
-            image as model inputs (1, 3, size, size) (e.g. ``{"noise": None, "hay": x_hay}``). Default: noise.
-        lr, l2_reg, iterations: the grid's values, one slider each; the sliders start at the TP's setting
-            (lr 5, L2 1e-3, 200 iterations) or the grid value nearest to it.
-        blur_every, blur_sigma, max_jitter, seed, size: as for ``tpviz.class_visualization``.
-        batch_size: at most this many settings are computed at once.
-        display_size: the image's size on screen in pixels (nearest-neighbour upscaling); default: ``size``
-            times the smallest factor that reaches 224.
-
-    Returns an ``Explorer``. Costs about len(lr)·len(l2_reg)·max(iterations) image-iterations per grid.
-    """
-    named = check_models(models)
-    targets = check_classes(classes)
-    starts = {"noise": None} if starts is None else dict(starts)
-    lrs, l2s, its = grid_values(lr, l2_reg, iterations)
-    grid = {"lr": lrs, "l2_reg": l2s, "iterations": its}
-    settings = AscentSettings(lr=lrs[0], l2_reg=l2s[0], iterations=max(its), blur_every=blur_every,
-                              blur_sigma=blur_sigma, max_jitter=max_jitter, seed=seed, size=size)
-    batch_size = validate.count(batch_size, "batch_size")
-    size = settings.size
-    display_size = size * math.ceil(224 / size) if display_size is None else \
-        validate.count(display_size, "display_size", high=4096)
-    if not starts or not all(isinstance(k, str) for k in starts):
-        raise InputError("starts must map names to start images, e.g. {'noise': None, 'hay': x_hay}")
-    for name, init in starts.items():
-        x = start_image(init, seed=seed, size=size, device=init.device if isinstance(init, torch.Tensor) else None)
-        if x.shape[0] != 1:
-            raise InputError(f"start {name!r} holds {x.shape[0]} images {tuple(x.shape)}: give one image "
-                             f"(1, 3, {size}, {size}), e.g. x[:1]")
-    return Explorer(named, targets, starts, grid=grid, settings=settings, batch_size=batch_size,
-                    display_size=display_size)
-
-
+    def _interrupted(self) -> None:
+        """A kernel interrupt stopped the background work (on the worker thread): forget the plan, say so."""
+        with self._worker.lock:
+            self._plan.todo, self._jobs = [], []
+        self._report("interrupted: the grid stopped filling in; move a control to go on\n")

@@ -1,0 +1,145 @@
+"""The explorer in its default, background mode: the setting on screen first, the rest of the grid on a worker
+thread while the caller (the kernel) stays free; sliders answer meanwhile; a new class goes first; errors,
+close and interrupt. Driven from Python; no timings (the browser test times a key press to a new image)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import tpviz
+import tpviz.widgets.live as widgets
+from tpviz.widgets import background
+
+from .conftest import TinyConv
+from .test_invariants import _assert_same, _snapshot
+from .test_widgets import KNOBS, Broken, errors, make, shown
+
+WAIT = 60  # seconds: a bound against a hang, never a timing
+
+
+@pytest.fixture
+def blocks(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Record each block the worker computes ((class, lrs, l2s), in the order they finish); ``gate`` holds
+    every block after the first until it is set."""
+    done: list[tuple[int, list, list]] = []
+    gate, started = threading.Event(), threading.Event()
+    real = widgets.sweep_grid
+
+    def gated(model, target, settings, *, lrs, l2s, **kw):
+        if done:
+            started.set()
+            assert gate.wait(WAIT), "the test never opened the gate"
+        grid = real(model, target, settings, lrs=lrs, l2s=l2s, **kw)
+        done.append((target, list(lrs), list(l2s)))
+        return grid
+
+    monkeypatch.setattr(widgets, "sweep_grid", gated)
+    return {"done": done, "gate": gate, "started": started}
+
+
+def until(condition, what: str) -> None:
+    """Wait (bounded) for something the worker thread does."""
+    for _ in range(WAIT * 100):
+        if condition():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_sliders_setting_comes_first_then_the_rest_fills_in(blocks):
+    model = TinyConv()
+    ex = make(model, background=True)
+    assert ex.refresh() is None, "background: refresh returns at once"
+    until(lambda: ex.current is not None, "the first image")
+    assert blocks["done"] == [(1, [3], [1e-4])] and ex.current.lr == 3 and ex.current.l2_reg == 1e-4
+    alone = tpviz.sweep(model, 1, lr=3, l2_reg=1e-4, iterations=[2, 4], **KNOBS)  # a batch of one, as computed
+    assert np.array_equal(shown(ex), tpviz.deprocess(alone.image(lr=3, l2_reg=1e-4, iterations=4))[0])
+    assert not ex.status.value.startswith("ready") and "in the background" in ex.status.value
+    blocks["gate"].set()
+    assert ex.wait(WAIT) is ex.current
+    assert blocks["done"] == [(1, [3], [1e-4]), (1, [3], [0.1]), (1, [1], [1e-4, 0.1])], "no setting twice"
+    assert ex.status.value.startswith("ready") and ex.cached == [("TinyConv", "goldfish", "noise")]
+    ex.close()
+
+
+def test_the_kernel_is_free_and_sliders_answer_while_the_grid_fills(blocks):
+    ex = make(background=True)
+    ex.refresh()
+    until(lambda: blocks["started"].is_set(), "the second block to start")  # the worker is now held at the gate
+    first = ex.image.value
+    ex.iterations.value = 2  # a computed cell (a snapshot of the first block): answered in the call
+    assert ex.current.iterations == 2 and ex.image.value != first and "2 iterations" in ex.title.value
+    ex.lr.value = 1  # not computed yet: said so, shown when ready
+    assert "not computed yet" in ex.title.value and ex.current.lr == 3
+    blocks["gate"].set()
+    until(lambda: ex.current.lr == 1, "the waiting cell to appear")
+    assert "lr=1 · L2=0.0001 · 2 iterations" in ex.title.value and "not computed" not in ex.title.value
+    ex.wait(WAIT)
+    assert errors(ex) == ""
+    ex.close()
+
+
+def test_a_new_class_goes_first(blocks):
+    ex = make(background=True)
+    ex.refresh()
+    until(lambda: blocks["started"].is_set(), "the second block to start")
+    ex.target.value = 2  # cancels goldfish's running block: it goes back to the end of the line
+    blocks["gate"].set()
+    ex.wait(WAIT)
+    classes = [c for c, _, _ in blocks["done"]]
+    assert classes == [1, 2, 2, 2, 1, 1], blocks["done"]
+    assert ex.current.target == 2 and "great white shark" in ex.title.value
+    assert sorted(ex.cached) == [("TinyConv", "goldfish", "noise"), ("TinyConv", "great white shark", "noise")]
+    ex.close()
+
+
+def test_an_error_on_the_worker_is_shown_in_the_widget():
+    ex = make({"broken": Broken()}, background=True)
+    ex.refresh()
+    ex.wait(WAIT)
+    assert "ZeroDivisionError: boom" in errors(ex) and "Traceback" in errors(ex)
+    assert ex.progress.bar_style == "danger" and ex.status.value.startswith("error") and ex.cached == []
+    ex.close()
+
+
+def test_close_stops_the_worker(blocks):
+    ex = make(background=True)
+    ex.refresh()
+    until(lambda: blocks["started"].is_set(), "the second block to start")
+    blocks["gate"].set()
+    ex.close()  # the running block stops at its next iteration; nothing more runs
+    assert not ex._worker.alive and len(blocks["done"]) <= 2
+
+
+def test_a_kernel_interrupt_stops_the_work_and_a_control_resumes_it(blocks):
+    ex = make(background=True)
+    ex.refresh()
+    until(lambda: blocks["started"].is_set(), "the second block to start")
+    assert signal.getsignal(signal.SIGINT) is background._on_sigint
+    with pytest.raises(KeyboardInterrupt):  # outside a kernel the previous handler still raises
+        background._on_sigint(signal.SIGINT, None)
+    blocks["gate"].set()
+    ex.wait(WAIT)
+    assert "interrupted" in errors(ex) and len(blocks["done"]) == 1 and ex.cached == []
+    ex.lr.value = 1
+    ex.wait(WAIT)
+    assert ex.cached == [("TinyConv", "goldfish", "noise")] and ex.current.lr == 1 and errors(ex) == ""
+    ex.close()
+
+
+def test_the_background_explorer_leaves_the_model_as_found():
+    model = TinyConv().eval()
+    model.head.weight.requires_grad_(False)
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    before = _snapshot(model, x)
+    ex = make(model, starts={"noise": None, "x": x}, background=True)
+    ex.refresh()
+    ex.start.value = "x"
+    ex.wait(WAIT)
+    ex.close()
+    _assert_same(before, _snapshot(model, x))
