@@ -29,8 +29,8 @@ from tpviz.grading.submissions import collect
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {1: ROOT / "notebooks" / "01_saliency_maps.ipynb", 2: ROOT / "notebooks" / "02_adversarial_examples.ipynb",
              3: ROOT / "notebooks" / "03_class_visualization.ipynb"}
-FLAGS = ["unreadable", "unanswered", "unchanged", "short", "not_executed", "figures_missing", "duplicate", "found_by",
-         "notes"]
+FLAGS = ["unreadable", "unanswered", "unchanged", "short", "not_executed", "out_of_order", "cells_not_run",
+         "figures_missing", "duplicate", "found_by", "notes"]
 HEADER = ["submission", "files", *QUESTIONS, *FLAGS]
 
 # Good answers (at least 10 words each), written the way a student might.

@@ -1,14 +1,19 @@
 """The report's flag columns for one submission: what is unreadable, unanswered, unchanged, short, not run,
-missing figures, duplicated, found by a fallback, or otherwise worth a note.
+run out of order or in part, missing figures, duplicated, found by a fallback, or otherwise worth a note.
 """
 
 from __future__ import annotations
 
 from .answers import Answer, is_template
+from .order import describe
 from .submissions import MIN_WORDS, Submission
 
-FLAG_COLUMNS = ("unreadable", "unanswered", "unchanged", "short", "not_executed", "figures_missing",
-                "duplicate", "found_by", "notes")
+FLAG_COLUMNS = ("unreadable", "unanswered", "unchanged", "short", "not_executed", "out_of_order", "cells_not_run",
+                "figures_missing", "duplicate", "found_by", "notes")
+FLAG_LABELS = {"unreadable": "unreadable", "unanswered": "unanswered", "unchanged": "unchanged from the template",
+               "short": "very short", "not_executed": "never executed", "out_of_order": "run out of order",
+               "cells_not_run": "cells never run", "figures_missing": "figures missing", "duplicate": "duplicate",
+               "found_by": "found by fallback", "notes": "notes"}
 
 
 def status(answer: Answer | None, *, min_words: int = MIN_WORDS) -> str:
@@ -39,6 +44,10 @@ def flags(sub: Submission, *, min_words: int = MIN_WORDS) -> dict[str, str]:
         "unchanged": " ".join(q for q, s in statuses.items() if s == "unchanged"),
         "short": " ".join(q for q, s in statuses.items() if s == "short"),
         "not_executed": "; ".join(nb.path.name for nb in readable if not nb.executed),
+        "out_of_order": "; ".join(f"{nb.path.name}: {describe(nb.ran_early, 'ran before a cell above them')}"
+                                  for nb in readable if nb.ran_early),
+        "cells_not_run": "; ".join(f"{nb.path.name}: {describe(nb.never_run, 'never run')}"
+                                   for nb in readable if nb.never_run),
         "figures_missing": "; ".join(f"{nb.path.name}: {nb.figures_missing} of {nb.figure_cells} figure cells"
                                      for nb in readable if nb.executed and nb.figures_missing),
         "duplicate": "; ".join(sub.duplicates),

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import SECTION_OF, Answer, cell_source, find_answers
+from .order import execution_order
 from ..errors import InputError, first_line
 
 MAX_MB = 50.0
@@ -42,6 +43,8 @@ class NotebookFile:
     executed: bool = False
     figure_cells: int = 0
     figures_missing: int = 0
+    ran_early: tuple[int, ...] = ()  # code cells (1, 2, ... down the notebook) that ran before a cell above them
+    never_run: tuple[int, ...] = ()  # code cells without an execution count in a notebook that was run
 
     @property
     def sections(self) -> frozenset[int]:
@@ -120,8 +123,9 @@ def read_notebook(path: Path, *, max_bytes: int = int(MAX_MB * 1e6)) -> Notebook
     if not answers:
         answer_notes += ("no answer cells or 'Question N' headings found (not one of the kit's notebooks?)",)
     executed, figure_cells, missing = _execution(cells)
+    ran_early, never_run = execution_order(cells)
     return replace(base, notes=notes + answer_notes, answers=answers, executed=executed,
-                   figure_cells=figure_cells, figures_missing=missing)
+                   figure_cells=figure_cells, figures_missing=missing, ran_early=ran_early, never_run=never_run)
 
 
 def _decode(data: bytes) -> tuple[str, tuple[str, ...]]:

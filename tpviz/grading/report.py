@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import mistune
 
 from .answers import QUESTIONS, Answer, is_template
-from .flags import FLAG_COLUMNS, flags, status
+from .flags import FLAG_COLUMNS, FLAG_LABELS as _LABELS, flags, status
 from .rubric import Question
 from .submissions import MIN_WORDS, Submission
 
@@ -142,9 +142,6 @@ dl.flags dd { margin: 0 0 .2em 0; }
 """
 # No scripts, no remote anything: even if escaping failed, a browser would run and fetch nothing.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'none'; base-uri 'none'"
-_LABELS = {"unreadable": "unreadable", "unanswered": "unanswered", "unchanged": "unchanged from the template",
-           "short": "very short", "not_executed": "never executed", "figures_missing": "figures missing",
-           "duplicate": "duplicate", "found_by": "found by fallback", "notes": "notes"}
 
 
 def html_report(submissions: Sequence[Submission], rubric: dict[str, Question], *,
