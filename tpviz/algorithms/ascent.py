@@ -17,7 +17,7 @@ from ..course import TP
 from ..errors import InputError
 from ..imagenet.images import pixel_bounds
 from . import layout
-from .gradients import forward, input_gradient, score, unit_step
+from .gradients import finite_result, forward, input_gradient, score, unit_step
 from .transforms import gaussian_blur, jitter
 
 OnStep = Callable[[int, torch.Tensor], None]
@@ -133,9 +133,7 @@ def ascend(model: nn.Module, start: torch.Tensor, labels: torch.Tensor, settings
             kept[t + 1] = img.clone()
         if on_step is not None:
             on_step(t + 1, img)
-    if not bool(torch.isfinite(img).all()):  # NaN stays NaN: one check at the end suffices
-        raise InputError(f"the image became NaN or infinite (lr={s.lr:g}, l2_reg={s.l2_reg:g}): lower the "
-                         "learning rate or the L2 weight, and check that the model's weights are finite")
+    finite_result(img, "class visualization")  # NaN stays NaN: one check at the end suffices
     return img, [kept[i] for i in snapshots]
 
 

@@ -13,7 +13,7 @@ from ..course import TP
 from ..errors import InputError
 from ..imagenet.images import pixel_bounds, pixel_scale, quantize
 from .attack_loop import Goal, Trajectory, run_attack
-from .gradients import cross_entropy, forward, log_probability, score, unit_step
+from .gradients import cross_entropy, finite_result, forward, log_probability, score, unit_step
 from .inputs import Labels, broadcast_labels, check_device, check_images
 from .measure import pixel_distances
 from .progress import Progress, check_progress, reporting
@@ -190,7 +190,7 @@ def measure_attack(model: nn.Module, x: torch.Tensor, path: Trajectory, goal: Go
                    params: dict[str, object]) -> AttackResult:
     """What an attack's trajectory achieved on the original images ``x``: success, survival of 8-bit saving,
     the model's prediction, and distances in pixel levels. Inside ``frozen_eval``."""
-    probs = F.softmax(path.logits, dim=1)
+    probs = F.softmax(finite_result(path.logits, "attack's scores"), dim=1)
     probability, predicted = probs.max(dim=1)
     with torch.no_grad():
         saved_pred = forward(model, quantize(path.images)).argmax(dim=1)

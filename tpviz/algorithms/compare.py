@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attacks import AttackResult, check_eps, fgsm, fooling_image, pgd
+from .. import validate
 from ..errors import InputError
+from .attacks import AttackResult, check_eps, fgsm, fooling_image, pgd
 from .inputs import Labels, as_labels, check_label_range, check_positive
 from .progress import Progress, check_progress, reporting
 
@@ -87,8 +88,8 @@ def random_targets(labels: torch.Tensor | np.ndarray | Sequence[int], *, seed: i
     if isinstance(labels, (int, str)) or (isinstance(labels, (torch.Tensor, np.ndarray)) and labels.ndim != 1):
         raise InputError("labels must be one class index per image, a sequence or 1-D tensor (N,), "
                          f"got {labels!r:.60}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise InputError(f"num_classes must be an int >= 2 (ImageNet: 1000), got {num_classes!r}")
+    num_classes = validate.count(num_classes, "num_classes", low=2, high=2**31, hint="(ImageNet: 1000)")
+    seed = validate.seed(seed)
     device = labels.device if isinstance(labels, torch.Tensor) else torch.device("cpu")
     y = as_labels(labels, len(labels), device=torch.device("cpu"), name="labels")
     check_label_range(y, num_classes, name="labels")

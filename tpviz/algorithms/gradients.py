@@ -52,6 +52,7 @@ def objective_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor,
     """
     with torch.inference_mode(False), torch.enable_grad():  # also inside a caller's torch.inference_mode()
         leaf = (x.clone() if x.is_inference() else x.detach()).requires_grad_(True)
+        labels = labels.clone() if labels.is_inference() else labels  # gather saves them for backward
         logits = forward(model, leaf)
         check_label_range(labels, logits.shape[1])
         (grad,) = torch.autograd.grad(objective(logits, labels).sum(), leaf)
@@ -71,3 +72,13 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def unit_step(grad: torch.Tensor) -> torch.Tensor:
     """Each image's gradient (N, C, H, W) divided by its own L2 norm (a zero gradient stays zero), in place."""
     return grad.div_(grad.flatten(1).norm(dim=1).clamp_min_(1e-12).view(-1, 1, 1, 1))
+
+
+def finite_result(result: torch.Tensor, what: str) -> torch.Tensor:
+    """``result`` if it holds no NaN or infinity, else an InputError naming the likely cause (checked once, on
+    what an algorithm returns, never inside its loop)."""
+    if not bool(torch.isfinite(result).all()):
+        raise InputError(f"the {what} came out NaN or infinite: the model's weights or scores hold NaN or infinite "
+                         "values (tpviz.load_model refuses such weight files), or a knob is extreme; "
+                         "check the model and lower the step size")
+    return result

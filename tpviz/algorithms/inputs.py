@@ -8,43 +8,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..imagenet.classes import class_index
 from .. import validate
 from ..errors import InputError
-from ..imagenet.images import pixel_bounds
+from ..imagenet.classes import class_index
+from ..imagenet.images import check_images  # noqa: F401  (re-exported: the algorithms' input check)
 
 Labels = int | str | Sequence[int | str] | torch.Tensor | np.ndarray
-# How far (in model-input units, ~ standard deviations) an input may stray beyond the pixel range and still be
-# taken as a normalised image (noise starts, images mid-attack); 0-255 floats, or images x10, are far beyond.
-RANGE_MARGIN = 4.0
-
-
-def check_images(x: object, *, name: str = "x") -> torch.Tensor:
-    """Check that ``x`` is a finite float batch of RGB model inputs (N, 3, H, W); return it."""
-    if isinstance(x, np.ndarray):
-        raise InputError(f"{name} is a numpy array; turn uint8 pixels (N, H, W, 3) into model inputs "
-                         "with tpviz.preprocess(images)")
-    if not isinstance(x, torch.Tensor):
-        raise InputError(f"{name} must be a torch.Tensor of model inputs (N, 3, H, W), got {type(x).__name__}")
-    if not x.is_floating_point():
-        hint = " These look like raw pixels: use tpviz.preprocess(images)." if x.dtype == torch.uint8 else ""
-        raise InputError(f"{name} must be a float tensor (N, 3, H, W), got dtype {x.dtype}.{hint}")
-    if x.ndim == 3 and x.shape[0] == 3:
-        raise InputError(f"{name} has shape {tuple(x.shape)}: one image needs a batch axis, "
-                         f"use {name}.unsqueeze(0) -> (1, 3, H, W)")
-    if x.ndim != 4 or x.shape[1] != 3:
-        hint = " It looks channels-last: use tpviz.preprocess on uint8 pixels." if x.ndim == 4 and x.shape[-1] == 3 else ""
-        raise InputError(f"{name} must have shape (N, 3, H, W), got {tuple(x.shape)}.{hint}")
-    if x.shape[0] == 0:
-        raise InputError(f"{name} is an empty batch (N = 0)")
-    if not bool(torch.isfinite(x).all()):
-        raise InputError(f"{name} contains NaN or infinite values; check how it was computed")
-    lo, hi = pixel_bounds(x)
-    if bool(((x < lo - RANGE_MARGIN) | (x > hi + RANGE_MARGIN)).any()):
-        raise InputError(f"{name} holds values from {float(x.min()):.4g} to {float(x.max()):.4g}, far outside what a "
-                         "normalised image can be (about -2.1 to 2.6): it looks like raw pixels (0-255 or 0-1 "
-                         "floats). Turn pixels into model inputs with tpviz.preprocess(images) or tpviz.load_image(path)")
-    return x
 
 
 def check_model(model: object) -> nn.Module:

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
+from .. import validate
 from ..errors import InputError
-from .gradients import forward, input_gradient, score
+from .gradients import finite_result, forward, input_gradient, score
 from .inputs import Labels, as_labels, check_device, check_images, check_positive
 from .progress import Progress, reporting
 from .scope import frozen_eval
@@ -32,8 +33,9 @@ def saliency_maps(model: nn.Module, x: torch.Tensor, y: Labels) -> torch.Tensor:
     """
     x, labels = _prepare(model, x, y)
     with frozen_eval(model):
-        grad, _ = input_gradient(model, x, labels)
-    return grad.abs().amax(dim=1)
+        grad, logits = input_gradient(model, x, labels)
+    finite_result(logits, "model's scores")
+    return finite_result(grad.abs().amax(dim=1), "saliency maps")
 
 
 def _gradients_of_copies(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, copies: int, batch_size: int,
@@ -67,9 +69,8 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 2
     x, labels = _prepare(model, x, y)
     check_positive(samples, "samples", integer=True)
     check_positive(batch_size, "batch_size", integer=True)
-    if not noise >= 0:
-        raise InputError(f"noise must be >= 0 (a fraction of the image's value range, e.g. 0.15), got {noise!r}")
-    gen = torch.Generator(device=x.device).manual_seed(seed)
+    noise = validate.number(noise, "noise", low=0, high=100, hint="(a fraction of the image's value range, e.g. 0.15)")
+    gen = torch.Generator(device=x.device).manual_seed(validate.seed(seed))
     sigma = noise * (x.amax(dim=(1, 2, 3)) - x.amin(dim=(1, 2, 3)))  # (N,)
 
     def noisy(image: torch.Tensor, copy: torch.Tensor) -> torch.Tensor:
@@ -81,7 +82,7 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 2
     with frozen_eval(model):
         for image, grad in _gradients_of_copies(model, x, labels, samples, batch_size, noisy, progress, "SmoothGrad"):
             total.index_add_(0, image, grad.abs().amax(dim=1))
-    return total / samples
+    return finite_result(total / samples, "SmoothGrad maps")
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseline: torch.Tensor | None = None,
@@ -110,7 +111,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseli
         for image, grad in _gradients_of_copies(model, x, labels, steps, batch_size, on_path, progress,
                                                 "integrated gradients"):
             grad_sum.index_add_(0, image, grad)
-    return (x - base) * grad_sum / steps
+    return finite_result((x - base) * grad_sum / steps, "integrated gradients")
 
 
 def ig_completeness(model: nn.Module, x: torch.Tensor, y: Labels, attributions: torch.Tensor, *,

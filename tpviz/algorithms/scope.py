@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
 from torch import nn
 
 from .inputs import check_model
@@ -16,7 +17,8 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
     parameter's ``requires_grad`` are restored on exit, also when the block raises.
 
     Eval mode makes Dropout deterministic, whatever cell ran before; freezing the parameters means
-    backward computes the input gradient only (no weight-gradient kernels, no ``.grad``).
+    backward computes the input gradient only (no weight-gradient kernels, no ``.grad``). Inference mode is off
+    inside (gradients work even when the caller runs the algorithm within ``torch.inference_mode()``).
     """
     check_model(model)
     modes = [(m, m.training) for m in model.modules()]
@@ -25,7 +27,8 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
         model.eval()
         for p, _ in flags:
             p.requires_grad_(False)
-        yield model
+        with torch.inference_mode(False):
+            yield model
     finally:
         for m, training in modes:
             m.training = training

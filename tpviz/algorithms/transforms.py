@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from ..imagenet.images import pixel_bounds
+from .. import validate
+from ..errors import InputError
+from ..imagenet.images import check_images, pixel_bounds
 
 
 def jitter(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """Roll (N, C, H, W) images ``dx`` pixels right and ``dy`` down, wrapping around; ``jitter(·, -dx, -dy)``
     undoes it exactly."""
+    x = _batch(x)
+    dx, dy = validate.number(dx, "dx", integer=True), validate.number(dy, "dy", integer=True)
     return torch.roll(x, shifts=(dy, dx), dims=(2, 3)) if dx or dy else x
 
 
@@ -27,6 +31,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     Borders are mirrored with the edge pixel repeated (``d c b a | a b c d``), like scipy.ndimage's default
     ``mode="reflect"`` that CS231n's blur used. ``sigma <= 0`` returns ``x`` unchanged.
     """
+    x, sigma = _batch(x), validate.number(sigma, "sigma", high=100, hint="(pixels)")
     if sigma <= 0:
         return x
     weights = gaussian_kernel(sigma).tolist()
@@ -38,6 +43,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def clamp_pixels(x: torch.Tensor) -> torch.Tensor:
     """Clamp ImageNet-normalised inputs (N, 3, H, W) to the values of pixels 0–255 in each channel."""
+    x = check_images(x, pixels=False)
     lo, hi = pixel_bounds(x)
     return x.clamp(lo, hi)
 
@@ -58,3 +64,11 @@ def _symmetric_pad(x: torch.Tensor, r: int, *, dim: int) -> torch.Tensor:
     size = x.shape[dim]
     j = torch.arange(-r, size + r, device=x.device) % (2 * size)
     return x.index_select(dim, torch.where(j < size, j, 2 * size - 1 - j))
+
+
+def _batch(x: object) -> torch.Tensor:
+    """``x`` if it is a float tensor of images (N, C, H, W), else an InputError."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim != 4:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise InputError(f"x must be a float tensor of images (N, C, H, W), got {shape}")
+    return x
