@@ -65,9 +65,9 @@ def _vgg16_by_hand() -> tuple[int, int, int]:
 
 
 def _squeezenet_walk(model: nn.Module) -> tuple[int, int]:
-    """(receptive field at the last conv, spatial size of ``features``) walking ``features`` in order: a
-    fire module's widest path is squeeze (1x1) then expand3x3; the head's conv10 is 1x1 (adds nothing)."""
-    rf, jump, size = 1, 1, 224
+    """(receptive field at the last conv, spatial size of ``features``, size after the first pooling) walking
+    ``features`` in order: a fire module's widest path is squeeze (1x1) then expand3x3; the head's conv10 is 1x1."""
+    rf, jump, size, first_pool = 1, 1, 224, None
     for layer in model.features:
         windows = [layer.squeeze, layer.expand3x3] if isinstance(layer, torchvision.models.squeezenet.Fire) else [layer]
         for w in windows:
@@ -78,7 +78,9 @@ def _squeezenet_walk(model: nn.Module) -> tuple[int, int]:
                 rf, jump = rf + (k - 1) * jump, jump * s
                 rnd = math.ceil if getattr(w, "ceil_mode", False) else math.floor
                 size = rnd((size + 2 * p - k) / s) + 1
-    return rf, size
+                if isinstance(w, nn.MaxPool2d) and first_pool is None:
+                    first_pool = size
+    return rf, size, first_pool
 
 
 def test_vgg16_facts_match_its_layer_list(facts):
@@ -88,6 +90,7 @@ def test_vgg16_facts_match_its_layer_list(facts):
     assert f["weight_layers_longest_path"] == sum(1 for x in VGG16_CONFIG if x != "M") + 3  # 13 conv + 3 fc
     assert f["receptive_field_px"] == rf
     assert f["map_before_head"] == f"{size}x{size}"
+    assert f["map_after_first_pool"] == "112x112"  # two stride-1 convolutions, then the first 2x2 pooling
     assert "fully connected" in f["head"] and "25088" in f["head"]
 
 
@@ -96,7 +99,8 @@ def test_squeezenet_facts_match_a_walk_of_its_modules(models, facts):
     fires = sum(isinstance(x, torchvision.models.squeezenet.Fire) for x in m.modules())
     assert f["weight_layers_longest_path"] == 1 + 2 * fires + 1  # conv1, squeeze->expand per fire, conv10
     assert f["parameters_M"] == round(sum(v.numel() for v in m.state_dict().values()) / 1e6, 2)
-    rf, size = _squeezenet_walk(m)
+    rf, size, first_pool = _squeezenet_walk(m)
+    assert f["map_after_first_pool"] == f"{first_pool}x{first_pool}" == "55x55"  # 224 -> 111 -> 55
     assert f["receptive_field_px"] == rf
     assert f["map_before_head"] == f"{size}x{size}"
     assert "averaged" in f["head"] and f"{size}x{size}" in f["head"] and "ReLU" in f["head"]

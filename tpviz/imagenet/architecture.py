@@ -23,7 +23,8 @@ def architecture_facts(model: nn.Module, *, size: int = 224) -> dict[str, object
 
     Keys: model, parameters_M (millions), weight_layers_longest_path (convolutions and fully connected
     layers on the longest input-to-output path), GMACs (multiply-adds per image, in billions, counted by
-    ``torch.utils.flop_counter``), receptive_field_px (of one unit of the top convolution, from the
+    ``torch.utils.flop_counter``), map_after_first_pool (how early the image is downsampled: the spatial
+    size after the first pooling layer), receptive_field_px (of one unit of the top convolution, from the
     kernels, strides and paddings), map_before_head (the spatial size of the feature map the head gets) and
     head (what turns that map into class scores). The model is run once, without gradients, in eval mode
     (every module's training flag restored afterwards), and left as it was found.
@@ -40,6 +41,8 @@ def architecture_facts(model: nn.Module, *, size: int = 224) -> dict[str, object
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(x)
         with torch.no_grad():
+            first_pool = _map_after_first_pool(model, x)
+        with torch.no_grad():
             before_head = _map_before_head(model, x)
     finally:
         for m, training in modes:
@@ -49,6 +52,7 @@ def architecture_facts(model: nn.Module, *, size: int = 224) -> dict[str, object
         "parameters_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
         "weight_layers_longest_path": longest_weight_path(model, graph),
         "GMACs": round(counter.get_total_flops() / 2 / 1e9, 2),
+        "map_after_first_pool": "?" if first_pool is None else f"{first_pool[0]}x{first_pool[1]}",
         "receptive_field_px": receptive_field(model, graph),
         "map_before_head": "?" if before_head is None else f"{before_head[0]}x{before_head[1]}",
         "head": describe_head(model, before_head),
@@ -105,6 +109,20 @@ def _pair(value: int | tuple[int, ...]) -> int:
             raise InputError(f"non-square window {value}: receptive_field handles square kernels only")
         return int(value[0])
     return int(value)
+
+
+def _map_after_first_pool(model: nn.Module, x: torch.Tensor) -> tuple[int, int] | None:
+    """(H, W) of the first pooling layer's output on ``x`` (a forward hook, removed before returning), or None."""
+    pool = next((m for m in model.modules() if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))), None)
+    if pool is None:
+        return None
+    seen: list[tuple[int, int]] = []
+    handle = pool.register_forward_hook(lambda _m, _i, out: seen.append((int(out.shape[-2]), int(out.shape[-1]))))
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return seen[0] if seen else None
 
 
 def _map_before_head(model: nn.Module, x: torch.Tensor) -> tuple[int, int] | None:
