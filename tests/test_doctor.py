@@ -114,8 +114,11 @@ def test_weights_found_missing_and_offline(no_weights: Path):
     assert "download.pytorch.org/models/squeezenet1_1" in missing.detail and "5 MB" in missing.detail
     assert str(no_weights / "squeezenet1_1_imagenet.pth") in missing.fix
     assert doctor.check_weights("squeezenet1_1", offline=True)[0].status == "FAIL"
-    (no_weights / "squeezenet1_1_imagenet.pth").write_bytes(b"present")  # the doctor looks, it does not load
-    (found,) = doctor.check_weights("squeezenet1_1", offline=True)
+    import torch
+    import torchvision
+
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), no_weights / "squeezenet1_1_imagenet.pth")
+    (found,) = doctor.check_weights("squeezenet1_1", offline=True)  # the doctor loads what it approves
     assert found.status == "ok" and str(no_weights) in found.detail
 
 

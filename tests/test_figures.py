@@ -12,7 +12,7 @@ from tpviz import InputError
 from tpviz.cli import main
 from tpviz.cli.stages import describe_settings, stages
 from tpviz.course import TP, TP_FAST
-from tpviz.cli.figures import MARKER, parse_models, prepare_folder
+from tpviz.cli.figures import MARKER, mark_folder, parse_models, prepare_folder
 from tpviz.cli.gallery import RANDOM_NOTE, Entry, render_gallery
 
 EXPECTED = ["figure01_saliency_squeezenet1_1", "figure02_saliency_vgg16", "figure03_fooling", "table_attacks",
@@ -54,12 +54,14 @@ def test_folder_of_someone_else_is_refused_untouched(tmp_path: Path):
     with pytest.raises(InputError, match="--force"):
         prepare_folder(tmp_path, force=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["essay.txt"]
-    assert prepare_folder(tmp_path, force=True) == tmp_path and (tmp_path / MARKER).exists()
+    assert prepare_folder(tmp_path, force=True) == tmp_path
+    assert not (tmp_path / MARKER).exists(), "the marker comes with the first figure saved, never before"
     assert (tmp_path / "essay.txt").read_text() == "my work"
 
 
 def test_folder_made_by_figures_is_reused_and_a_file_is_refused(tmp_path: Path):
     out = prepare_folder(tmp_path / "new" / "figs", force=False)
+    mark_folder(out)  # what a run does once it has saved its first figure
     (out / "figure01_saliency_squeezenet1_1.png").write_bytes(b"old")
     assert prepare_folder(out, force=False) == out
     (tmp_path / "file").write_text("x")

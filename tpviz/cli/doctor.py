@@ -184,7 +184,7 @@ def check_weights(arch: str, *, offline: bool = False) -> list[Finding]:
                         f"point {WEIGHTS_DIR_ENV} at the folder holding {arch}_imagenet.pth, or unset it")]
     found = weights_on_disk(arch)
     if found is not None:
-        return [Finding("ok", topic, f"found: {found[1]}")]
+        return [_loads(arch, *found)]
     url = weights_url(arch)
     size = _download_size_mb(arch)
     where = f"{folder}/{arch}_imagenet.pth" if folder is not None else \
@@ -192,6 +192,20 @@ def check_weights(arch: str, *, offline: bool = False) -> list[Finding]:
     detail = f"not on this machine; the first load_model({arch!r}) downloads {size} from {url} into {hub_cache_path(url)}"
     fix = f"connect to the internet once, or put {where}"
     return [Finding("FAIL" if offline else "warn", topic, detail, fix)]
+
+
+def _loads(arch: str, path: Path, label: str) -> Finding:
+    """The weights file found for ``arch``, loaded as ``load_model`` loads it: the doctor approves only what loads."""
+    from ..errors import TpvizError
+    from ..imagenet.models import load_model
+
+    try:
+        load_model(arch, device="cpu", progress=False)  # takes this very file: weights_on_disk is its first choice
+    except TpvizError as err:
+        return Finding("FAIL", f"weights {arch}", f"{label}: load_model({arch!r}) refuses it: {err}",
+                       f"replace {path} with torchvision's {arch} ImageNet weights (or delete it: the first "
+                       f"load_model({arch!r}) then downloads them)")
+    return Finding("ok", f"weights {arch}", f"found, and they load: {label}")
 
 
 def _download_size_mb(arch: str) -> str:
@@ -203,16 +217,24 @@ def _download_size_mb(arch: str) -> str:
 
 def check_sample_images(*, offline: bool = False) -> list[Finding]:
     """CS231n's 25 validation images: present and intact (sha256), or where they would be downloaded."""
+    from ..errors import DataError
+    from ..files.read import read_bytes
     from ..imagenet.data import VAL_SHA256, VAL_URL, repo_data_dir, val_file_candidates, val_file_on_disk
 
-    path = val_file_on_disk()
+    try:
+        path = val_file_on_disk()
+    except DataError as err:  # $TPVIZ_DATA_DIR names a file
+        return [Finding("FAIL", "sample images", str(err), "point $TPVIZ_DATA_DIR at a folder, or unset it")]
     if path is None:
         looked = ", ".join(map(str, val_file_candidates()))
         return [Finding("FAIL" if offline else "warn", "sample images",
                         f"imagenet_val_25.npz not found (looked in {looked}); the notebooks download it from "
                         f"{VAL_URL} into {repo_data_dir()}",
                         "connect to the internet once, or put imagenet_val_25.npz in a folder named by $TPVIZ_DATA_DIR")]
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        digest = hashlib.sha256(read_bytes(path, "imagenet_val_25.npz", max_bytes=100_000_000)).hexdigest()
+    except DataError as err:  # a folder, a broken link, no permission
+        return [Finding("FAIL", "sample images", str(err), f"delete {path}; it is downloaded again on first use")]
     if digest != VAL_SHA256:
         return [Finding("FAIL", "sample images", f"{path} is damaged or another file (sha256 {digest[:12]}…)",
                         f"delete {path}; it is downloaded again on first use")]

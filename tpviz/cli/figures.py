@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from ..files.read import user_path
+from ..files.write import make_folder, missing_top, remove_if_empty, write_file
 from .gallery import Entry, render_gallery
 
 if TYPE_CHECKING:  # the command imports torch and matplotlib only when it runs
@@ -38,14 +40,20 @@ def run(args: argparse.Namespace) -> int:
     from ..imagenet.models import resolve_device
 
     resolve_device(args.device)  # a device that does not exist fails before anything is written
-    out = prepare_folder(Path(args.out), force=args.force)
+    out = user_path(args.out, "--out")
+    made = missing_top(out)  # what this run creates, and removes again if it writes nothing
+    prepare_folder(out, force=args.force)
     import matplotlib
 
     matplotlib.use("Agg")  # files only: never open a window
     from ..config import fast_mode
 
     fast = args.fast or fast_mode()
-    entries = make_all(out, names, device=args.device, fast=fast, command=command_line(args, fast=fast))
+    try:
+        entries = make_all(out, names, device=args.device, fast=fast, command=command_line(args, fast=fast),
+                           mark=made is not None or args.force)
+    finally:
+        remove_if_empty(made)
     print(f"wrote {len(entries)} figures and tables to {out}/; open {out / 'index.html'}")
     return 0
 
@@ -60,21 +68,31 @@ def parse_models(text: str) -> list[str]:
 
 
 def prepare_folder(out: Path, *, force: bool) -> Path:
-    """Create ``out`` (and its marker); refuse a non-empty folder this command did not make, unless ``force``."""
+    """Create ``out``, checked writable; refuse a non-empty folder this command did not make, unless ``force``.
+
+    The marker that lets a later run replace the files is written by ``mark_folder``, once a run has saved
+    something (``make_all(..., mark=True)``): a run that fails first leaves none.
+    """
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {str(out)!r} is a file; give a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists() and not force:
         raise InputError(f"{str(out)!r} holds files that tpviz figures did not write; choose another --out "
                          "(an empty or new folder), or pass --force to write beside them")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("written by `tpviz figures`; its PNGs, tables and index.html are replaced on each run\n")
+    make_folder(out, "--out")
     return out
 
 
-def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: str) -> list[Entry]:
+def mark_folder(out: Path) -> None:
+    """Write the marker that makes ``out`` this command's folder (its files are replaced by later runs)."""
+    text = "written by `tpviz figures`; its PNGs, tables and index.html are replaced on each run\n"
+    write_file(out / MARKER, text.encode("utf-8"), "the folder's marker", overwrite=True)
+
+
+def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: str, mark: bool = False) -> list[Entry]:
     """Load the models and the images, run every stage with a progress bar each, and save each stage's
     figures and tables as soon as they are made; the gallery is rewritten after each stage, so an
-    interrupted run leaves a gallery of what it finished."""
+    interrupted run leaves a gallery of what it finished. ``mark``: write the folder's marker once the first
+    stage has been saved (``run`` asks for it in a folder it created, or with ``--force``)."""
     import torch
 
     from ..imagenet.data import load_imagenet_val
@@ -102,6 +120,8 @@ def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: s
         with bar.stage(label) as update:
             made = stage(run_state, update)
         entries += [save(out, artifact, seconds=bar.seconds[label]) for artifact in made]
+        if mark and done == 1:
+            mark_folder(out)
         progress = "" if done == len(todo) else f" (so far: {done} of {len(todo)} stages)"
         write_index(out, entries, summary={**summary, "total time": f"{time.perf_counter() - started:.0f} s{progress}",
                                            "made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
@@ -120,8 +140,8 @@ def save(out: Path, artifact: Artifact, *, seconds: float) -> Entry:
         save_figure(artifact.figure, out / file, params=artifact.params, overwrite=True)
         plt.close(artifact.figure)
     if artifact.table is not None:
-        (out / f"{artifact.name}.txt").write_text(f"{artifact.title}\n{artifact.caption}\n\n{artifact.table}\n",
-                                                   encoding="utf-8")
+        text = f"{artifact.title}\n{artifact.caption}\n\n{artifact.table}\n"
+        write_file(out / f"{artifact.name}.txt", text.encode("utf-8"), "a table", overwrite=True)
     return Entry(artifact.number, artifact.title, artifact.caption, artifact.params, artifact.random_models, file,
                  artifact.table, seconds)
 
@@ -130,12 +150,12 @@ def write_index(out: Path, entries: list[Entry], *, summary: dict[str, object]) 
     """``index.html`` (the gallery) and ``manifest.json`` (the same, for scripts)."""
     random = sorted({name for e in entries for name in e.random_models})
     index = out / "index.html"
-    index.write_text(render_gallery(entries, title="tpviz: the TP's figures", summary=summary, random_models=random),
-                     encoding="utf-8")
+    page = render_gallery(entries, title="tpviz: the TP's figures", summary=summary, random_models=random)
+    write_file(index, page.encode("utf-8"), "the gallery", overwrite=True)
     manifest = [{"number": e.number, "title": e.title, "file": e.file, "params": {k: str(v) for k, v in e.params.items()},
                  "random_models": list(e.random_models), "seconds": e.seconds} for e in entries]
-    (out / "manifest.json").write_text(json.dumps({"summary": summary, "figures": manifest}, indent=1) + "\n",
-                                       encoding="utf-8")
+    text = json.dumps({"summary": summary, "figures": manifest}, indent=1) + "\n"
+    write_file(out / "manifest.json", text.encode("utf-8"), "the manifest", overwrite=True)
     return index
 
 

@@ -104,19 +104,17 @@ def refuse_existing(target: Path, what: str, *, overwrite: bool, overwrite_hint:
 
 def cannot_write(path: Path, what: str, err: OSError) -> str:
     """The message for an ``OSError`` met while writing ``path``: what happened, and what to do."""
-    shown = repr(str(path))
-    if err.errno in (errno.EACCES, errno.EPERM):
-        return (f"cannot write {what} {shown}: permission denied. Choose a folder you can write to (one in your "
-                "home folder, say), or ask for write access")
-    if err.errno == errno.EROFS:
-        return f"cannot write {what} {shown}: the file system is read-only. Choose a folder on another disk"
-    if err.errno in (errno.ENOTDIR, errno.EEXIST):
-        return f"cannot write {what} {shown}: a part of that path is a file, not a folder. Choose another path"
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"cannot write {what} {shown}: the disk is full (or your quota is). Free some space, or choose another disk"
-    if err.errno == errno.ENAMETOOLONG:
-        return f"cannot write {what} {shown}: the name is too long for this system. Choose a shorter one"
-    return f"cannot write {what} {shown} ({err.strerror or type(err).__name__}). Choose another folder"
+    why = _WHY.get(err.errno or 0, f"{err.strerror or type(err).__name__}. Choose another folder")
+    return f"cannot write {what} {str(path)!r}: {why}"
+
+
+_PERMISSION = "permission denied. Choose a folder you can write to (one in your home folder, say), or ask for write access"
+_IN_THE_WAY = "a part of that path is a file, not a folder. Choose another path"
+_FULL = "the disk is full (or your quota is). Free some space, or choose another disk"
+_WHY = {errno.EACCES: _PERMISSION, errno.EPERM: _PERMISSION, errno.ENOTDIR: _IN_THE_WAY, errno.EEXIST: _IN_THE_WAY,
+        errno.ENOSPC: _FULL, errno.EDQUOT: _FULL,
+        errno.EROFS: "the file system is read-only. Choose a folder on another disk",
+        errno.ENAMETOOLONG: "the name is too long for this system. Choose a shorter one"}
 
 
 def _temp_beside(target: Path, what: str) -> Path:

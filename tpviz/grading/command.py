@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from ..errors import InputError
 
 # Defaults, repeated here so that building the ``tpviz`` parser imports nothing else (tests check they agree).
 MIN_WORDS, MAX_MB = 10, 50.0
+MAX_MB_LIMIT = 10_000.0  # --max-mb past this is a typo (a notebook is a few MB)
 
 HELP = "collect the answers of submitted notebooks into grades.csv and report.html (with the rubric beside them)"
 CSV_NAME, HTML_NAME = "grades.csv", "report.html"
@@ -57,44 +57,34 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as err:  # mistune comes with the grade extra only
         raise InputError(f"tpviz grade needs {err.name}, which is not installed: pip install \"tpviz[grade]\" "
                          "(or -e \".[grade]\" in the kit's folder)") from None
+    from ..files.write import make_folder, write_file
+    from ..validate import number
     from .rubric import load_rubric
     from .submissions import collect
+    from .where import check_option_files, check_out
 
+    options = ["--" + name.replace("_", "-") for name in vars(args) if name not in ("paths", "command", "run")]
+    check_option_files(args.paths, options)  # first: a student's name may be what --out or --rubric holds
     if not args.paths:
         raise InputError(f"no notebooks given: {WHAT_TO_PASS}")
     if args.min_words < 0 or not args.max_mb > 0:
         raise InputError(f"--min-words {args.min_words} / --max-mb {args.max_mb:g}: use a count >= 0 and a size > 0")
-    out = Path(args.out)
-    check_out(out, args.paths)
+    number(args.max_mb, "--max-mb", high=MAX_MB_LIMIT, hint=f"(in MB; the default is {MAX_MB:g})")
+    out = Path(args.out).expanduser()
+    check_out(out, args.paths, record=RECORD)
     rubric = load_rubric(args.rubric)
     submissions = collect(args.paths, rows=args.rows, max_mb=args.max_mb, min_words=args.min_words)
     if not submissions:
         raise InputError(f"no notebooks (.ipynb) found in {', '.join(map(str, args.paths))}: {WHAT_TO_PASS}")
     check_unedited(out, overwrite=args.overwrite)
-    out.mkdir(parents=True, exist_ok=True)
-    record = {CSV_NAME: _write(out / CSV_NAME, csv_text(submissions, min_words=args.min_words), encoding="utf-8-sig"),
-              HTML_NAME: _write(out / HTML_NAME, html_report(submissions, rubric, min_words=args.min_words),
-                                encoding="utf-8")}
-    (out / RECORD).write_text(json.dumps(record) + "\n", encoding="utf-8")
+    make_folder(out, "--out")  # each file below is written whole, through a temporary file, or not at all
+    csv, html = csv_text(submissions, min_words=args.min_words), html_report(submissions, rubric, min_words=args.min_words)
+    record = {CSV_NAME: write_file(out / CSV_NAME, csv.encode("utf-8-sig"), "--out's CSV", overwrite=True),
+              HTML_NAME: write_file(out / HTML_NAME, html.encode("utf-8"), "--out's report", overwrite=True)}
+    write_file(out / RECORD, (json.dumps(record) + "\n").encode("utf-8"), "--out's record", overwrite=True)
     print(summary(submissions, min_words=args.min_words))
     print(f"wrote {out / CSV_NAME} and {out / HTML_NAME}")
     return 0
-
-
-def check_out(out: Path, paths: list[str]) -> None:
-    """Refuse an output folder that is, or lies inside, a submitted folder, or that is a submitted file.
-
-    Raises:
-        InputError: with the fix.
-    """
-    target = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder; pass a folder, e.g. --out grading")
-    for raw in paths:
-        path = Path(raw).resolve()
-        if target == path or path.is_dir() and path in target.parents:
-            raise InputError(f"--out {out} lies inside the submissions ({raw}): tpviz grade never writes among the "
-                             "submissions; pass an output folder elsewhere, e.g. --out grading")
 
 
 def check_unedited(out: Path, *, overwrite: bool) -> None:
@@ -120,13 +110,3 @@ def check_unedited(out: Path, *, overwrite: bool) -> None:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write(path: Path, text: str, *, encoding: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file, so that a reader never sees half a report; the
-    sha256 of the bytes written."""
-    data = text.encode(encoding)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return hashlib.sha256(data).hexdigest()

@@ -11,6 +11,7 @@ that lack an image.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -54,30 +55,73 @@ class NotebookFile:
 # ---------------------------------------------------------------------------------------------- finding files
 
 
-def find_notebooks(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Every notebook under ``paths``: files as given, folders searched recursively for ``*.ipynb``.
+def find_notebooks(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    """Every notebook under ``paths``, each with the reason it is not read ("" for those that are): files as
+    given, folders searched recursively for ``*.ipynb``.
 
     Hidden files and folders (``.ipynb_checkpoints``, ``.git``...) are left out of folder searches, and
-    symbolic links to folders are not followed. Each file appears once, in sorted order.
+    symbolic links to folders are not followed. A notebook that is a symbolic link out of its own folder
+    (to another student's notebook, or the instructor's), a link loop, a dangling link, a second path to a file
+    already found through a link, and a folder that cannot be listed are listed with the reason, never
+    followed or dropped in silence. Each file appears once, in sorted order.
 
     Raises:
         InputError: a path that does not exist.
     """
-    found: dict[Path, Path] = {}
+    real: dict[str, Path] = {}  # real path -> the path graded
+    flagged: dict[str, tuple[Path, str]] = {}  # absolute path -> (path, why it is not read)
+
+    def add(path: Path, problem: str = "") -> None:
+        problem = problem or _link_problem(path)
+        if problem:
+            flagged.setdefault(os.path.abspath(path), (path, problem))
+            return
+        key = os.path.realpath(path)
+        first = real.setdefault(key, path)
+        if os.path.abspath(first) == os.path.abspath(path):
+            return  # the same file named twice (a folder and a file inside it, say)
+        link, kept = (path, first) if os.path.abspath(path) != key else (first, path)
+        real[key] = kept
+        flagged[os.path.abspath(link)] = (link, f"a symbolic link to {kept}, which is graded itself: not graded twice")
+
+    def unlisted(err: OSError) -> None:  # os.walk could not list a folder: say so, carry on with the others
+        add(Path(err.filename), _unlistable(err))
+
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not os.path.lexists(path):
             raise InputError(f"{raw}: no such file or folder. Pass submitted notebooks (.ipynb) or folders of them.")
         if not path.is_dir():
-            found.setdefault(path.resolve(), path)
+            add(path)
             continue
-        for folder, dirs, files in os.walk(path):
+        for folder, dirs, files in os.walk(path, onerror=unlisted):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if name.endswith(".ipynb") and not name.startswith("."):
-                    file = Path(folder) / name
-                    found.setdefault(file.resolve(), file)
-    return sorted(found.values(), key=lambda p: str(p))
+                    add(Path(folder) / name)
+    return sorted([(p, "") for p in real.values()] + list(flagged.values()), key=lambda entry: str(entry[0]))
+
+
+def _link_problem(path: Path) -> str:
+    """Why the notebook at ``path`` is not followed ("" when it is read): a symbolic link that loops, dangles,
+    or leads out of the folder it sits in."""
+    if not path.is_symlink():
+        return ""
+    try:
+        path.stat()
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link loop: not read"
+        return f"a symbolic link to {os.readlink(path)}, which cannot be read ({err.strerror}): not read"
+    target, folder = os.path.realpath(path), os.path.realpath(path.parent)
+    if os.path.commonpath([folder, target]) != folder:
+        return (f"a symbolic link to {target}, outside its own folder (another student's notebook, or the "
+                "instructor's?): not followed. Grade the original, or copy it here if it really is this student's")
+    return ""
+
+
+def _unlistable(err: OSError) -> str:
+    return f"a folder that cannot be read ({err.strerror or type(err).__name__}): its notebooks are not graded"
 
 
 # ---------------------------------------------------------------------------------------------- reading one file

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..files.read import read_bytes
 
 RUBRIC_FILE = "rubric.json"
+MAX_BYTES = 10_000_000  # a rubric is a few kB
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,17 @@ def load_rubric(path: str | Path | None = None) -> dict[str, Question]:
         if path is None:
             text = resources.files(__package__).joinpath(RUBRIC_FILE).read_text(encoding="utf-8")
         else:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_bytes(path, "rubric file", max_bytes=MAX_BYTES, error=InputError).decode("utf-8")
         data = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, InputError) as err:
         raise InputError(f"rubric {where}: cannot be read ({err}). Pass a JSON file laid out like "
-                         f"tpviz/grading/{RUBRIC_FILE}.") from err
+                         f"tpviz/grading/{RUBRIC_FILE}.") from None
+    except RecursionError:
+        raise InputError(f"rubric {where}: its JSON is nested far too deeply to be a rubric. Pass a JSON file "
+                         f"laid out like tpviz/grading/{RUBRIC_FILE}.") from None
+    except ValueError as err:  # e.g. a number too long for Python's int conversion limit
+        raise InputError(f"rubric {where}: not valid JSON ({str(err)[:200]}). Pass a JSON file laid out like "
+                         f"tpviz/grading/{RUBRIC_FILE}.") from None
     try:
         return {qid: _question(qid, q) for qid, q in data["questions"].items()}
     except (KeyError, TypeError, AttributeError) as err:

@@ -41,16 +41,18 @@ def collect(paths: Sequence[str | os.PathLike[str]], *, rows: str = "auto", max_
     """
     if rows not in ("auto", "folder", "notebook"):
         raise InputError(f"rows={rows!r}: use 'auto', 'folder' or 'notebook'")
-    files = [read_notebook(p, max_bytes=int(max_mb * 1e6)) for p in find_notebooks(paths)]
-    groups: dict[Path, list[NotebookFile]] = {}
-    for nb in files:
-        groups.setdefault(nb.path.resolve().parent, []).append(nb)
+    files = [NotebookFile(p, error=problem) if problem else read_notebook(p, max_bytes=int(max_mb * 1e6))
+             for p, problem in find_notebooks(paths)]
+    groups: dict[str, list[NotebookFile]] = {}
+    for nb in files:  # by the folder a notebook sits in, as named: a link is never followed to another folder
+        groups.setdefault(os.path.abspath(nb.path if nb.error and os.path.isdir(nb.path) else nb.path.parent),
+                          []).append(nb)
     sections_seen = sorted({s for nb in files for s in nb.sections})
     everything = tuple(q for s in sections_seen for q in SECTIONS[s])
     submissions = []
-    for members in groups.values():
+    for folder, members in groups.items():
         if rows == "folder" or rows == "auto" and _disjoint(members):
-            submissions.append(_submission(_display(members[0].path.parent), members, everything))
+            submissions.append(_submission(_display(Path(folder)), members, everything))
         else:
             for nb in members:
                 expected = tuple(q for s in sorted(nb.sections) for q in SECTIONS[s])
@@ -69,9 +71,9 @@ def _disjoint(members: list[NotebookFile]) -> bool:
 
 def _display(path: Path) -> str:
     """A path as the instructor typed it (relative to the current folder when it lies under it)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
+    try:  # the folder resolved, not the file: a symbolic link is shown as itself, and a link loop cannot raise
+        return str(Path(os.path.realpath(path.parent), path.name).relative_to(os.path.realpath(os.getcwd()))) or "."
+    except (ValueError, OSError):
         return str(path)
 
 

@@ -8,15 +8,15 @@ from typing import NamedTuple
 import numpy as np
 
 from .classes import class_name
-from ..config import DATA_DIR_ENV, env_dir, mirror_url, repo_data_dir
+from ..config import DATA_DIR_ENV, mirror_url, repo_data_dir
 from ..errors import DataError, InputError
+from ..files.read import env_folder
+from .valfile import VAL_COUNT, VAL_FILE, read_val_file
 from .fetch import DownloadError, Progress, download, sha256_check
 
-VAL_FILE = "imagenet_val_25.npz"
 VAL_URL = "https://cs231n.stanford.edu/imagenet_val_25.npz"
 VAL_MIRROR = "http://cs231n.stanford.edu/imagenet_val_25.npz"  # the same host without TLS: sha256-checked all the same
 VAL_SHA256 = "35141609d22457c791e8fbe10c2d3b09ed0d6a04b669173e9fbebb0b4915cd3c"
-VAL_COUNT = 25
 
 
 class ImageNetVal(NamedTuple):
@@ -35,23 +35,21 @@ def load_imagenet_val(count: int = VAL_COUNT) -> ImageNetVal:
     """
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= VAL_COUNT:
         raise InputError(f"count must be an int from 1 to {VAL_COUNT}, got {count!r}")
-    path = find_val_file()
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            images, labels = f["X"][:count], f["y"][:count].astype(np.int64)
-    except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"{str(path)!r} is not CS231n's {VAL_FILE} ({err}); delete it and run again") from None
+    images, labels = read_val_file(find_val_file(), url=VAL_URL)
+    images, labels = images[:count], labels[:count]
     return ImageNetVal(images, labels, [class_name(int(i)) for i in labels])
 
 
 def val_file_candidates() -> list[Path]:
     """Where ``imagenet_val_25.npz`` is looked for, in order: ``$TPVIZ_DATA_DIR``, then ``data/``."""
-    return [d / VAL_FILE for d in (env_dir(DATA_DIR_ENV), repo_data_dir()) if d is not None]
+    folder = env_folder(DATA_DIR_ENV, VAL_FILE, error=DataError)
+    return [d / VAL_FILE for d in (folder, repo_data_dir()) if d is not None]
 
 
 def val_file_on_disk() -> Path | None:
     """The first of ``val_file_candidates()`` that exists (nothing is downloaded), or None."""
-    return next((path for path in val_file_candidates() if path.is_file()), None)
+    # Anything there, a folder or a broken link too: read_val_file says what is wrong with it.
+    return next((path for path in val_file_candidates() if path.exists() or path.is_symlink()), None)
 
 
 def find_val_file() -> Path:

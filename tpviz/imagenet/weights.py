@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 import torchvision
 
-from ..config import WEIGHTS_DIR_ENV, env_dir
+from ..config import WEIGHTS_DIR_ENV
 from ..errors import WeightsError, WeightsNotFoundError, first_line
+from ..files.read import env_folder, readable_file
 from .fetch import explain
 
 StateDict = dict[str, torch.Tensor]
+PARALLEL_PREFIX = "module."  # what DataParallel / DistributedDataParallel put before every key
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # torch colours some of its messages
 DOWNLOAD_TIMEOUT_S = 60  # per network read, not for the whole file
 
 
@@ -25,7 +30,7 @@ def weights_url(arch: str) -> str:
 
 def local_weights_path(arch: str) -> Path | None:
     """``$TPVIZ_WEIGHTS_DIR/<arch>_imagenet.pth`` (None when the variable is unset)."""
-    folder = env_dir(WEIGHTS_DIR_ENV)
+    folder = env_folder(WEIGHTS_DIR_ENV, f"{arch}_imagenet.pth", error=WeightsError)
     return None if folder is None else folder / f"{arch}_imagenet.pth"
 
 
@@ -35,15 +40,44 @@ def hub_cache_path(url: str) -> Path:
 
 
 def read_state_dict(path: Path) -> StateDict:
-    """A plain state_dict from a ``.pth`` file; a clear error naming the file when it is not one."""
+    """A plain state_dict from a ``.pth`` file, every value finite; a clear error naming the file when it is
+    not one. Keys saved from ``DataParallel`` (``module.`` before each) are accepted, with a warning."""
+    path = readable_file(path, "weight file", error=WeightsError)
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a damaged file fails in many ways inside torch.load; all mean the same here
-        raise WeightsError(f"weight file {str(path)!r} is corrupt or not a PyTorch file ({first_line(err)}). "
+        text = _ANSI.sub("", str(err))
+        if "Unsupported global" in text:
+            raise WeightsError(f"weight file {str(path)!r} holds a whole pickled model (torch.save(model)), which "
+                               "tpviz does not unpickle (that could run any code). Where you trust the file, load "
+                               "it yourself and save its weights: torch.save(model.state_dict(), path)") from None
+        unpickler = re.search(r"WeightsUnpickler error:\s*(\S.*)", text)  # past torch's advice to unpickle anyway
+        reason = (unpickler.group(1) if unpickler else text.strip().splitlines()[0] if text.strip()
+                  else f"{type(err).__name__}: the file is empty or ends early")
+        raise WeightsError(f"weight file {str(path)!r} is corrupt or not a PyTorch file ({reason}). "
                            "Delete it and download it again.") from None
     if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise WeightsError(f"weight file {str(path)!r} does not hold a plain state_dict (a dict of tensors); "
                            "save one with torch.save(model.state_dict(), path)")
+    return _finite(_unwrap(sd, path), path)
+
+
+def _unwrap(sd: StateDict, path: Path) -> StateDict:
+    """``sd`` without the ``module.`` prefix DataParallel puts before every key (said in a warning)."""
+    if not all(isinstance(k, str) and k.startswith(PARALLEL_PREFIX) for k in sd):
+        return sd
+    warnings.warn(f"weight file {str(path)!r} was saved from DataParallel: its keys' {PARALLEL_PREFIX!r} prefix "
+                  "is removed. Save model.module.state_dict() to avoid this note.", stacklevel=3)
+    return {k[len(PARALLEL_PREFIX):]: v for k, v in sd.items()}
+
+
+def _finite(sd: StateDict, path: Path) -> StateDict:
+    """``sd``, refused when a floating-point tensor holds NaN or an infinity (a damaged or diverged file)."""
+    bad = [k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        more = f" and {len(bad) - 1} other tensor(s)" if len(bad) > 1 else ""
+        raise WeightsError(f"weight file {str(path)!r} holds NaN or infinite values (in {bad[0]!r}{more}): it is "
+                           "damaged, or saved from a training run that diverged. Delete it and download it again.")
     return sd
 
 
@@ -70,7 +104,7 @@ def weights_on_disk(arch: str) -> tuple[Path, str] | None:
     """The file holding ``arch``'s ImageNet weights on this machine, and a label for it: the local
     weights folder first, then torch's hub cache. None when neither has it (nothing is downloaded)."""
     local = local_weights_path(arch)
-    if local is not None and local.is_file():
+    if local is not None and os.path.lexists(local):  # a folder or a broken link there is reported when read
         return local, f"{WEIGHTS_DIR_ENV} ({local})"
     cached = hub_cache_path(weights_url(arch))
     if cached.is_file():

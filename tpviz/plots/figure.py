@@ -12,6 +12,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..errors import InputError
+from ..files.read import user_path
+from ..files.write import atomic_path
+from ..validate import flag, number
 from .style import RANDOM_COLOR, random_warning
 
 
@@ -43,20 +46,46 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, params: Mapping[str, ob
                 dpi: int = 110) -> Path:
     """Save ``fig`` as an image with ``params`` written along its bottom edge (and in the PNG's metadata).
 
-    Refuses to replace an existing file unless ``overwrite=True``. Returns the path written. (A figure
-    from ``plot_saliency`` with a random-weights model already says so in red in its title.)
+    A name without a suffix gets ``.png`` ("dir/report" -> "dir/report.png"); any other suffix must be a format
+    matplotlib writes (.png, .pdf, .svg, .jpg...). Refuses to replace an existing file unless ``overwrite=True``.
+    The file appears complete or not at all: it is written beside its name, then moved into place. Returns the
+    path written (``~`` expanded). (A figure from ``plot_saliency`` with a random-weights model already says so
+    in red in its title.)
+
+    Raises:
+        InputError: not a figure, an unknown suffix, an existing file, a folder that cannot be written.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{str(path)!r} exists already; pass overwrite=True to replace it, or choose another name")
+    if not isinstance(fig, Figure):
+        raise InputError(f"save_figure expects a matplotlib Figure (what the tpviz.plot_* functions return), "
+                         f"got {type(fig).__name__}")
+    if not isinstance(params, Mapping):
+        raise InputError(f"params must be a dict of the settings to write on the figure, got {type(params).__name__}")
+    dpi = number(dpi, "dpi", low=10, high=1200, hint="(110 by default)")
+    target, fmt = _figure_path(fig, path)
     text = "  ·  ".join(f"{k}={v}" for k, v in params.items())
-    # Below everything already drawn (axis labels, model names), so that the tight bounding box grows to hold it.
-    bottom = fig.get_tightbbox().y0 / fig.get_figheight()
-    label = fig.text(0.5, bottom - 0.01, text, ha="center", va="top", fontsize=7, wrap=True, color="dimgray")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        metadata = {"Description": text} if path.suffix.lower() == ".png" else None
-        fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
-    finally:
-        label.remove()
-    return path
+    with atomic_path(target, "figure file", overwrite=flag(overwrite, "overwrite")) as tmp:
+        # Below everything already drawn (axis labels, model names), so that the tight bounding box grows to hold it.
+        bottom = fig.get_tightbbox().y0 / fig.get_figheight()
+        label = fig.text(0.5, bottom - 0.01, text, ha="center", va="top", fontsize=7, wrap=True, color="dimgray")
+        try:
+            metadata = {"Description": text} if fmt == "png" else None
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
+        finally:
+            label.remove()
+    return target
+
+
+def _figure_path(fig: Figure, path: str | os.PathLike) -> tuple[Path, str]:
+    """The file ``save_figure`` writes for ``path`` (".png" added to a name without a suffix) and its format."""
+    target = user_path(path, "save_figure's path")
+    formats = fig.canvas.get_supported_filetypes()
+    if target.is_dir() or not target.name:
+        raise InputError(f"save_figure's path {str(target)!r} is a folder: give a file name, e.g. "
+                         f"{str(target / 'figure.png')!r}")
+    if not target.suffix:
+        target = target.with_name(target.name + ".png")
+    fmt = target.suffix[1:].lower()
+    if fmt not in formats:
+        raise InputError(f"save_figure cannot write {str(target)!r}: {target.suffix!r} is not an image format "
+                         f"matplotlib writes. End the name with .png (or {', '.join('.' + f for f in sorted(formats))})")
+    return target, fmt
