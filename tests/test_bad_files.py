@@ -215,11 +215,13 @@ def test_a_folder_where_the_weights_file_should_be(weights_dir: Path):
     ("TPVIZ_WEIGHTS_DIR", tpviz.WeightsError, r"\$TPVIZ_WEIGHTS_DIR is .*, which is not a folder.*squeezenet1_1_imagenet\.pth"),
     ("TPVIZ_DATA_DIR", tpviz.DataError, r"\$TPVIZ_DATA_DIR is .*, which is not a folder.*imagenet_val_25\.npz"),
 ])
-def test_an_environment_folder_that_names_a_file(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, env, error, match):
+def test_an_environment_folder_that_names_a_file_or_a_url(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, env,
+                                                          error, match):
     (isolated_env / "notes.txt").write_text("x")
-    monkeypatch.setenv(env, str(isolated_env / "notes.txt"))
-    with pytest.raises(error, match=match):
-        tpviz.load_model("squeezenet1_1", device="cpu") if env == "TPVIZ_WEIGHTS_DIR" else tpviz.load_imagenet_val(1)
+    for value, why in [(str(isolated_env / "notes.txt"), "which is not a folder"), ("https://example.org/w/", "a URL")]:
+        monkeypatch.setenv(env, value)
+        with pytest.raises(error, match=match.replace("which is not a folder", why)):
+            tpviz.load_model("squeezenet1_1", device="cpu") if env == "TPVIZ_WEIGHTS_DIR" else tpviz.load_imagenet_val(1)
 
 
 # ---------------------------------------------------------------------------------------------- the sample images

@@ -82,9 +82,12 @@ def env_folder(name: str, holds: str, *, error: ErrorType = DataError) -> Path |
     """The folder named by environment variable ``name`` (None when unset), ``~`` expanded.
 
     Raises:
-        error: the variable names something that is not a folder (a file, say).
+        error: the variable names something that is not a folder (a file, say), or a URL.
     """
     folder = env_dir(name)
+    if folder is not None and _URL.match(os.environ.get(name, "").strip()):
+        raise error(f"${name} is {os.environ[name].strip()!r}, a URL: set {name} to a folder on this machine that "
+                    f"holds {holds} (download it there first), or unset it")
     if folder is not None and os.path.lexists(folder) and not folder.is_dir():
         raise error(f"${name} is {str(folder)!r}, which is not a folder (a file?): set {name} to the folder "
                     f"that holds {holds}, or unset it")
