@@ -163,7 +163,7 @@ def check_graded_answer_cells(name: str, questions: list[str]) -> None:
     after its locked prompt."""
     path = by_name(name)
     cells = load(path)["cells"]
-    answers = [(i, c) for i, c in enumerate(cells) if (nbgrader(c) or {}).get("solution")]
+    answers = [(i, c) for i, c in enumerate(cells) if (nbgrader(c) or {}).get("solution") and nbgrader(c).get("grade")]
     found = [nbgrader(c)["grade_id"] for _, c in answers]
     assert found == questions, f"{path.name}: graded answer cells {found}, expected {questions}"
     for i, cell in answers:
@@ -180,3 +180,26 @@ def check_graded_answer_cells(name: str, questions: list[str]) -> None:
         assert prompt.get("locked") is True, f"{qid}: prompt cell is not locked: {prompt}"
         assert prompt.get("grade") is False and prompt.get("solution") is False, f"{qid}: prompt cell {prompt}"
         assert source(cells[i - 1]).strip(), f"{qid}: prompt cell is empty"
+
+
+AUTOGRADED = {"01": ("my_saliency", "saliency"), "02": ("my_fooling_step", "fooling_step"),
+              "03": ("my_class_visualization_step", "class_visualization_step")}
+
+
+@pytest.mark.parametrize("prefix", sorted(AUTOGRADED))
+def test_the_write_it_yourself_cell_is_autograded_by_a_hidden_check(prefix):
+    """The student's function is an nbgrader solution cell; right after it a locked, hidden test cell worth 1
+    point asserts that tpviz.check passes it, only under nbgrader (so Run All never stops there)."""
+    fn, check = AUTOGRADED[prefix]
+    cells = load(by_name(prefix))["cells"]
+    graded = [(i, nbgrader(c)) for i, c in enumerate(cells) if c["cell_type"] == "code" and nbgrader(c)]
+    assert [m["grade_id"] for _, m in graded] == [fn, f"check_{check}"]
+    (i, solution), (j, test) = graded
+    assert j == i + 1 and solution["solution"] and not solution["grade"] and not solution["locked"]
+    assert test["grade"] and test["locked"] and not test["solution"] and test["points"] == 1
+    body = source(cells[i])
+    assert "### BEGIN SOLUTION\n" in body and "### END SOLUTION" in body and f"tpviz.check.{check}({fn})" in body
+    hidden = source(cells[j]).split("### BEGIN HIDDEN TESTS\n")[1].split("### END HIDDEN TESTS")[0]
+    assert hidden == (f'if os.environ.get("NBGRADER_EXECUTION"):\n    assert tpviz.check.{check}({fn}).passed, '
+                      f'"{fn} does not pass tpviz.check.{check}: see its messages"\n')
+    assert "Not graded." not in source(cells[i - 1])
