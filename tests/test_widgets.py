@@ -93,9 +93,9 @@ def test_the_image_is_the_sweeps_image_upscaled():
     ex.refresh()
     ex.lr.value, ex.l2_reg.value, ex.iterations.value = 1, 0.1, 2
     grid = tpviz.sweep(model, 1, lr=[1, 3], l2_reg=[1e-4, 1e-1], iterations=[2, 4], **KNOBS)
-    assert Image.open(io.BytesIO(ex.image.value)).size == (224, 224)  # 16 px x 14, nearest neighbour
+    assert Image.open(io.BytesIO(ex.image.value)).size == (448, 448)  # 16 px x 28, nearest neighbour
     assert np.array_equal(shown(ex), tpviz.deprocess(grid.image(lr=1, l2_reg=0.1, iterations=2))[0])
-    assert ex.image.format == "png" and ex.image.width == "224"
+    assert ex.image.format == "png" and ex.image.width == "448"
 
 
 def test_a_new_class_recomputes_and_switching_back_is_cached(sweeps):

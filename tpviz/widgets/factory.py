@@ -14,7 +14,7 @@ from ..algorithms.classviz import Init, start_image
 from ..algorithms.sweeps import grid_values
 from ..course import TP
 from ..errors import InputError
-from .live import Explorer
+from .studio import Explorer
 from .view import check_classes, check_models
 
 
@@ -32,7 +32,11 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
     the rest of the grid fills in on a worker thread while the kernel stays free; a setting not computed yet
     says so and appears when ready; a new model, class or start goes first in line. ``background=False``
     computes each grid at once, blocking (what the tests drive). The "outside the grid" boxes compute any
-    other setting on demand. Nothing is computed until the explorer is displayed (a cell's last expression,
+    other setting on demand; off the grid the sliders are greyed and a badge names the knob (``studio.py``
+    gives the rule). Under the image: its curve over the iterations, the filmstrip (the grid's row along the
+    knob last moved; a thumbnail's button shows it), a "compare models" toggle (the second model beside the
+    first) and "save PNG" (the view with its parameters, never over a file without asking, and the code that
+    computes it again). Nothing is computed until the explorer is displayed (a cell's last expression,
     or ``display``) or ``refresh``/``show`` is called. ``Explorer.wait()`` blocks until the work is done;
     ``Explorer.close()`` (or a kernel interrupt while the kernel is idle) stops it.
 
@@ -46,7 +50,7 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
         blur_every, blur_sigma, max_jitter, seed, size: as for ``tpviz.class_visualization``.
         batch_size: at most this many settings are computed at once.
         display_size: the image's size on screen in pixels (nearest-neighbour upscaling); default: ``size``
-            times the smallest factor that reaches 224.
+            times the smallest factor that reaches 448 (448 for the TP's 224: readable on a laptop).
 
     Returns an ``Explorer``. Costs about len(lr)·len(l2_reg)·max(iterations) image-iterations per grid.
     """
@@ -59,7 +63,7 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
                               blur_sigma=blur_sigma, max_jitter=max_jitter, seed=seed, size=size)
     batch_size = validate.count(batch_size, "batch_size")
     size = settings.size
-    display_size = size * math.ceil(224 / size) if display_size is None else \
+    display_size = size * math.ceil(448 / size) if display_size is None else \
         validate.count(display_size, "display_size", high=4096)
     if not starts or not all(isinstance(k, str) for k in starts):
         raise InputError("starts must map names to start images, e.g. {'noise': None, 'hay': x_hay}")

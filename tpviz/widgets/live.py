@@ -195,7 +195,7 @@ class Explorer(StatusArea):
         assert at is not None, "the sliders hold grid values only"
         view = View(image=grid.images[at].unsqueeze(0), model=key[0], target=key[1], start=key[2],
                     lr=self.lr.value, l2_reg=self.l2_reg.value, iterations=self.iterations.value,
-                    predicted=int(grid.predicted[at]), probability=float(grid.probability[at]),
+                    predicted=int(grid.predicted[at]), probability=float(grid.probability[at]), score=float(grid.score[at]),
                     target_probability=float(grid.target_probability[at]), on_grid=True)
         self.custom_lr.value, self.custom_l2_reg.value, self.custom_iterations.value = view.lr, view.l2_reg, view.iterations
         return self._display(view)
@@ -259,7 +259,7 @@ class Explorer(StatusArea):
         result = visualize(model, target, self._settings.but(lr=lr, l2_reg=l2_reg, iterations=iterations),
                            init=self._init(start, model), progress=self._tick)
         view = View(image=result.images, model=name, target=target, start=start, lr=lr, l2_reg=l2_reg,
-                    iterations=iterations, predicted=int(result.predicted[0]),
+                    iterations=iterations, predicted=int(result.predicted[0]), score=float(result.score[0]),
                     probability=float(result.probability[0]),
                     target_probability=float(result.target_probability[0]), on_grid=False)
         self._off_grid[(key, lr, l2_reg, iterations)] = view

@@ -34,6 +34,7 @@ class View:
         predicted, probability: the model's top class on ``image`` and its probability.
         target_probability: the probability of ``target``.
         on_grid: True when served from a sweep grid, False when computed on demand.
+        score: the target's unnormalised score on ``image`` (nan when not known).
     """
 
     image: torch.Tensor = field(repr=False, compare=False)
@@ -47,6 +48,7 @@ class View:
     probability: float
     target_probability: float
     on_grid: bool
+    score: float = math.nan
 
 
 def png(image: torch.Tensor, *, size: int | None = None) -> bytes:
@@ -105,6 +107,8 @@ def title_html(view: View, *, random: bool) -> str:
     text = (f"<b>{name}</b> · {html.escape(view.model)} · from {html.escape(view.start)} · {knobs}{where}<br>"
             f"predicted: <b>{html.escape(class_name(view.predicted))}</b> {view.probability:.2f} · "
             f"p({name}) = {view.target_probability:.2f}")
+    if not math.isnan(view.score):
+        text += f" · score = {view.score:.3g}"
     if random:
         text += (f'<br><span style="color:{RANDOM_COLOR}"><b>RANDOM WEIGHTS: this model was not trained, '
                  "its images are meaningless</b></span>")
