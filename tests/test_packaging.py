@@ -81,3 +81,15 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme
     for var in ("TPVIZ_WEIGHTS_DIR", "TPVIZ_DATA_DIR", "TPVIZ_ALLOW_RANDOM_WEIGHTS"):
         assert var in ci
+
+
+def test_readme_has_a_section_for_each_place_students_and_classes_run():
+    readme = (ROOT / "README.md").read_text()
+    headings = re.findall(r"^## (.+)$", readme, re.M)
+    expected = ["Commands", "Run on Colab", "conda", "Windows, without make", "Offline lab", "Deploy for a class"]
+    assert headings[: len(expected)] == expected
+    repository = _meta()["urls"]["Repository"]
+    assert f"https://colab.research.google.com/github/{repository.removeprefix('https://github.com/')}/" in readme
+    for command in ('.venv\\Scripts\\pip install -e ".[lab]"', "tpviz download --models squeezenet1_1,vgg16 --to",
+                    "conda env create -f environment.yml", "repo2docker --no-run --push", "nbgrader autograde tp"):
+        assert command in readme, command
