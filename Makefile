@@ -2,7 +2,7 @@
 # make test   set up .venv (once) and run every test, notebooks included (fast mode)
 # make test-browser  only the browser test: notebook 03's sliders in JupyterLab under headless Chromium
 # make lab    set up .venv (once) and open JupyterLab on notebooks/
-# make bench  run the benchmarks
+# make bench  run the benchmarks (installs the bench extra: torch-lucent, the peer they compare with)
 # make lint   ruff and mypy (installs the dev extras)
 
 PYTHON ?= python3
@@ -57,7 +57,7 @@ browser-deps:
 lab: $(STAMP)-lab
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP)-runtime
+bench: $(STAMP)-bench
 	$(PY) benchmarks/bench_saliency.py
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_classviz.py
