@@ -21,8 +21,8 @@ import torch
 
 import tpviz.imagenet.data as _data
 import tpviz.imagenet.weights as _weights
-from tpviz.cli import main
 from tpviz.cli import download as cli_download
+from tpviz.cli import main
 from tpviz.imagenet.fetch import DownloadError, download, explain, part_path, sha256_check
 
 BODY = bytes(range(256)) * 400  # 100 kB
@@ -119,7 +119,7 @@ def test_nothing_listening_is_no_network(tmp_path: Path):
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(DownloadError, match=f"no network: cannot reach 127.0.0.1") as info:
+    with pytest.raises(DownloadError, match="no network: cannot reach 127.0.0.1") as info:
         download(f"http://127.0.0.1:{port}/f.bin", tmp_path / "f.bin", check=sha256_check(BODY_SHA))
     assert info.value.kind == "network"
 

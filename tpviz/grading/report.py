@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 import mistune
 
 from .answers import QUESTIONS, Answer, is_template
-from .flags import FLAG_COLUMNS, FLAG_LABELS as _LABELS, flags, status
+from .flags import FLAG_COLUMNS, flags, status
+from .flags import FLAG_LABELS as _LABELS
 from .rubric import Question
 from .submissions import MIN_WORDS, Submission
 
