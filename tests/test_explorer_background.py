@@ -143,3 +143,14 @@ def test_the_background_explorer_leaves_the_model_as_found():
     ex.wait(WAIT)
     ex.close()
     _assert_same(before, _snapshot(model, x))
+
+
+def test_show_from_code_waits_for_its_setting():
+    """What notebook 03 does: ``live.show(lr=...)`` returns the ``View``, computed on the worker thread."""
+    ex = make(background=True)
+    ex.refresh()
+    off = ex.show(lr=2.0)  # off the grid
+    assert off is not None and off is ex.current and not off.on_grid and off.lr == 2.0
+    on = ex.show(target=2, lr=1, iterations=2)  # a grid setting of a grid not computed yet
+    assert on is not None and on.on_grid and (on.target, on.lr, on.iterations) == (2, 1, 2)
+    ex.close()

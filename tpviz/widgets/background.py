@@ -84,10 +84,12 @@ class Worker:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until no job runs and none is left (True), or ``timeout`` seconds passed (False)."""
+    def wait(self, timeout: float | None = None, *, until: Callable[[], bool] | None = None) -> bool:
+        """Block until no job runs and none is left, or ``until()`` holds after a job (True), or ``timeout``
+        seconds passed (False)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._stopped or not self._busy, timeout)
+            return self._cond.wait_for(lambda: self._stopped or not self._busy or (until is not None and until()),
+                                       timeout)
 
     def _run(self) -> None:
         while True:
@@ -110,6 +112,8 @@ class Worker:
                 pass
             except BaseException as err:  # noqa: BLE001 - shown in the widget; the thread lives on
                 self._on_error(err)
+            with self._cond:
+                self._cond.notify_all()  # for wait(until=...)
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:

@@ -9,11 +9,11 @@ setting outside the grid is computed on demand. Errors are shown in the widget.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
-import ipywidgets as w
 import torch
 from torch import nn
 
@@ -26,11 +26,12 @@ from ..imagenet.classes import class_index, class_name
 from ..plots.style import model_label
 from .background import Cancelled, Job, Worker
 from .cells import Block, Key, Plan
+from .controls import Controls
 from .status import StatusArea
-from .view import View, grid_index, nearest_value, png, title_html
+from .view import View, grid_index, png, title_html
 
 
-class Explorer(StatusArea):
+class Explorer(Controls, StatusArea):
     """Sliders for learning rate, L2 and iterations, dropdowns for model, class and start image, and the image.
 
     Build it with ``explorer(...)``; show it as a cell's last expression (or ``display(ex)``). Attributes
@@ -53,41 +54,10 @@ class Explorer(StatusArea):
         self._quiet = False
         self.current: View | None = None
 
-        wide = {"description_width": "100px"}
-        self.model = w.Dropdown(options=list(models), description="model", style=wide)
-        self.target = w.Dropdown(options=[(class_name(i), i) for i in targets], description="class", style=wide)
-        self.start = w.Dropdown(options=list(starts), description="start image", style=wide)
-        self.lr, self.l2_reg, self.iterations = (
-            w.SelectionSlider(options=[(f"{v:g}", v) for v in grid[k]], value=nearest_value(grid[k], k),
-                              description=label, continuous_update=True, style=wide, layout=w.Layout(width="480px"))
-            for k, label in (("lr", "learning rate"), ("l2_reg", "L2"), ("iterations", "iterations")))
-        self.custom_lr = w.FloatText(value=self.lr.value, description="lr", style={"description_width": "30px"},
-                                     layout=w.Layout(width="130px"))
-        self.custom_l2_reg = w.FloatText(value=self.l2_reg.value, description="L2",
-                                         style={"description_width": "30px"}, layout=w.Layout(width="130px"))
-        self.custom_iterations = w.IntText(value=self.iterations.value, description="iterations",
-                                           style={"description_width": "70px"}, layout=w.Layout(width="160px"))
-        self.compute = w.Button(description="compute", tooltip="compute this setting (it need not be in the grid)")
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="progress", style=wide)
-        self.status = w.Label(value="not computed yet: display the explorer")
-        self.title = w.HTML(value="")
-        self.image = w.Image(format="png", width=display_size, height=display_size)
-        self.errors = w.Output()
-        for control, name in ((self.model, "model"), (self.target, "class"), (self.start, "start"),
-                              (self.lr, "lr"), (self.l2_reg, "l2"), (self.iterations, "iterations"),
-                              (self.custom_lr, "custom-lr"), (self.custom_l2_reg, "custom-l2"),
-                              (self.custom_iterations, "custom-iterations"), (self.compute, "compute"),
-                              (self.progress, "progress"), (self.status, "status"), (self.title, "title"),
-                              (self.image, "image"), (self.errors, "errors")):
-            control.add_class(f"tpviz-{name}")
+        self._build(models, targets, starts, grid, display_size)
         for control in (self.model, self.target, self.start, self.lr, self.l2_reg, self.iterations):
             control.observe(self._on_change, names="value")
         self.compute.on_click(lambda _: self._guard(self._compute_custom))
-        off_grid = w.HBox([w.Label("outside the grid:"), self.custom_lr, self.custom_l2_reg, self.custom_iterations,
-                           self.compute])
-        self.widget = w.VBox([w.HBox([self.model, self.target, self.start]), self.lr, self.l2_reg, self.iterations,
-                              off_grid, w.HBox([self.progress, self.status]), self.title, self.image, self.errors])
-        self.widget.add_class("tpviz-explorer")
         self.widget.observe(lambda change: change["new"] is None and self._worker.stop(timeout=0), names="comm")
 
     @property
@@ -99,12 +69,15 @@ class Explorer(StatusArea):
     def wait(self, timeout: float | None = None) -> View | None:
         """Block until the background work is done (or ``timeout`` s); the ``View`` on display. An interrupt
         (Ctrl-C, the kernel's stop button) while waiting stops the work too."""
+        self._block(timeout)
+        return self.current
+
+    def _block(self, timeout: float | None = None, until: Callable[[], bool] | None = None) -> None:
         try:
-            self._worker.wait(timeout)
+            self._worker.wait(timeout, until=until)
         except KeyboardInterrupt:
             self._worker.interrupt()
             raise
-        return self.current
 
     def close(self) -> None:
         """Stop the background work and close the widget."""
@@ -122,7 +95,7 @@ class Explorer(StatusArea):
         A setting in the grid moves the sliders; one outside it is computed on demand with
         ``tpviz.class_visualization`` (progress bar), cached, and shown with the sliders left where they
         are. Bad arguments raise a ``tpviz.InputError``; a failed computation is shown in the widget.
-        Returns the ``View`` on display (None after an error).
+        Returns the ``View`` on display (None after an error); in the background mode it waits for it.
         """
         names = {"model": (model, list(self._models)), "start": (start, list(self._starts))}
         for what, (value, options) in names.items():
@@ -145,9 +118,17 @@ class Explorer(StatusArea):
             if at is not None:
                 for slider, (k, i) in zip((self.lr, self.l2_reg, self.iterations), at.items()):
                     slider.value = self._grid[k][i]
-        if at is not None:
-            return self.refresh()
-        return self._guard(lambda: self._show_off_grid(float(lr), float(l2_reg), int(iterations)))
+        view = self.refresh() if at is not None else \
+            self._guard(lambda: self._show_off_grid(float(lr), float(l2_reg), int(iterations)))
+        if view is None and self._background:  # from code: wait until it is on display (or failed)
+            self._block(until=lambda: bool(self.errors.outputs) or self._showing(lr, l2_reg, iterations))
+            view = self.current if self._showing(lr, l2_reg, iterations) else None
+        return view
+
+    def _showing(self, lr: float, l2_reg: float, iterations: int) -> bool:
+        v = self.current
+        return v is not None and (v.model, v.target, v.start) == self._key() and math.isclose(v.lr, lr) and \
+            math.isclose(v.l2_reg, l2_reg) and v.iterations == int(iterations)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
