@@ -117,3 +117,12 @@ def test_figure_variables_match_the_tps_figure_numbers(section):
 def test_the_explorer_is_shown_once():
     shown = [c["id"] for c in cells(3) if c["cell_type"] == "code" and text_of(c).rstrip().endswith("\nlive")]
     assert shown == ["explorer"], shown
+
+
+def test_rubric_names_the_misconceptions_the_review_found():
+    rubric = json.loads(RUBRIC.read_text(encoding="utf-8"))["questions"]
+    wrong = {q: squash(" ".join(spec["misconceptions"])) for q, spec in rubric.items()}
+    assert "own maximum" in wrong["q1"] and "colour scale" in wrong["q4"]  # per-panel brightness
+    assert "average over positions" in wrong["q8"]  # SqueezeNet's average-pooled head
+    assert "seed" in wrong["q9"]  # chaos, not a knob's effect
+    assert "strongly active" in wrong["q2"] and "deeper" in wrong["q4"] and "deeper" in wrong["q11"]
