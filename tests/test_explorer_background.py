@@ -154,3 +154,52 @@ def test_show_from_code_waits_for_its_setting():
     on = ex.show(target=2, lr=1, iterations=2)  # a grid setting of a grid not computed yet
     assert on is not None and on.on_grid and (on.target, on.lr, on.iterations) == (2, 1, 2)
     ex.close()
+
+
+class FakeEvents:
+    """IPython's ``shell.events``: what the worker registers for pre_run_cell and post_run_cell."""
+
+    def __init__(self) -> None:
+        self.hooks: dict[str, list] = {}
+
+    def register(self, event: str, hook) -> None:
+        self.hooks.setdefault(event, []).append(hook)
+
+    def unregister(self, event: str, hook) -> None:
+        self.hooks[event].remove(hook)
+
+    def trigger(self, event: str) -> None:
+        for hook in self.hooks.get(event, []):
+            hook(None)
+
+
+def test_a_running_cell_holds_the_work_and_a_cell_that_waits_for_it_lets_it_go_on(blocks):
+    ex = make(background=True)
+    ex.refresh()
+    until(lambda: blocks["started"].is_set(), "the second block to start")
+    ex._worker.pause(timeout=0)  # what a cell's start does (pre_run_cell), without waiting for the hold
+    blocks["gate"].set()
+    until(lambda: ex._worker._parked, "the worker to be held after its iteration")
+    done = len(blocks["done"])
+    assert ex.show(iterations=2, lr=1) is not None, "a cell that waits for the explorer lets it go on"
+    assert len(blocks["done"]) > done
+    ex._worker.resume()  # the cell ended (post_run_cell)
+    ex.wait(WAIT)
+    assert ex.status.value.startswith("ready")
+    ex.close()
+
+
+def test_in_ipython_cells_pause_and_resume_the_work_until_close(monkeypatch):
+    import IPython
+
+    shell = type("Shell", (), {"events": FakeEvents()})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    ex = make(background=True)
+    ex.refresh()  # starts the worker: it hooks the cells
+    ex.wait(WAIT)
+    shell.events.trigger("pre_run_cell")
+    assert ex._worker._paused
+    shell.events.trigger("post_run_cell")
+    assert not ex._worker._paused
+    ex.close()
+    assert shell.events.hooks == {"pre_run_cell": [], "post_run_cell": []}, "close() unhooks the cells"

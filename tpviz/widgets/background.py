@@ -1,7 +1,10 @@
 """The explorer's worker: one daemon thread that runs the explorer's jobs one at a time, so that the kernel stays
 free (torch releases the GIL while it computes) and never two grids compute at once. No ipywidgets.
 
-A job checks ``Worker.check()`` (in its progress callback) and stops with ``Cancelled`` when cancelled. A kernel
+A job checks ``Worker.check()`` (in its progress callback) and stops with ``Cancelled`` when cancelled. In IPython
+the work is held while a cell runs (``pause``, at the end of the current iteration): the cell's own torch work
+runs alone, on both cores, and never meets the worker's (a ``torch.fx`` trace patches ``Module.__call__`` for every
+thread); a cell that waits for the explorer (``show``, ``wait``) lets it go on. A kernel
 interrupt while the kernel is idle (SIGINT, which ipykernel otherwise ignores then) stops every worker's job
 and plan; one during a running cell goes to that cell as usual (``Explorer.wait`` stops its worker then).
 """
@@ -10,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Callable
+from contextlib import suppress
 from types import FrameType
 from typing import Any
 
@@ -42,6 +47,8 @@ class Worker:
         self._interrupted = False
         self._stopped = False
         self._busy = False
+        self._paused, self._parked, self._waiters = False, False, 0
+        self._hooks: list[tuple[Any, str, Callable[..., None]]] = []
         self._thread: threading.Thread | None = None
 
     @property
@@ -57,6 +64,7 @@ class Worker:
                 self._thread = threading.Thread(target=self._run, name="tpviz-explorer", daemon=True)
                 _workers.add(self)
                 _install_interrupt_handler()
+                self._hook_cells()
                 self._thread.start()
             self._busy = True  # until the worker finds no job: wait() must not return before it looked
             self._cond.notify_all()
@@ -66,9 +74,35 @@ class Worker:
         self._cancel.set()
 
     def check(self) -> None:
-        """Raise ``Cancelled`` in a job that was cancelled; call it often (e.g. after each iteration)."""
+        """Raise ``Cancelled`` in a job that was cancelled, wait here while paused; call it after each iteration."""
+        if self._paused:
+            with self._cond:
+                self._park()
         if self._cancel.is_set():
             raise Cancelled
+
+    def pause(self, timeout: float = 30) -> None:
+        """Hold the work at its next ``check()``; return once it is held or idle (``timeout`` s at most)."""
+        if threading.current_thread() is self._thread:
+            return
+        with self._cond:
+            self._paused = True
+            self._cond.wait_for(lambda: self._parked or not self._busy or self._stopped, timeout)
+
+    def resume(self) -> None:
+        """Let held work go on."""
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+    def _park(self) -> None:
+        """Wait (holding ``_cond``) while paused, unless someone waits for the work, or it is cancelled."""
+        held = lambda: self._paused and not self._waiters and not self._stopped and not self._cancel.is_set()  # noqa: E731
+        if held():
+            self._parked = True
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not held())
+            self._parked = False
 
     def interrupt(self) -> None:
         """What a kernel interrupt does: stop the running job; ``on_interrupt`` clears the plan. Signal-safe."""
@@ -81,6 +115,10 @@ class Worker:
             self._stopped = True
             self._cancel.set()
             self._cond.notify_all()
+        for shell, event, hook in self._hooks:
+            with suppress(ValueError):
+                shell.events.unregister(event, hook)
+        self._hooks = []
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
@@ -88,8 +126,13 @@ class Worker:
         """Block until no job runs and none is left, or ``until()`` holds after a job (True), or ``timeout``
         seconds passed (False)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._stopped or not self._busy or (until is not None and until()),
-                                       timeout)
+            self._waiters += 1  # held work goes on while someone waits for it
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: self._stopped or not self._busy or (until is not None and until()),
+                                           timeout)
+            finally:
+                self._waiters -= 1
 
     def _run(self) -> None:
         while True:
@@ -97,6 +140,7 @@ class Worker:
                 if self._interrupted:
                     self._interrupted = False
                     self._on_interrupt()
+                self._park()  # no new job while a cell runs
                 job = None if self._stopped else self._next_job()
                 self._busy = job is not None
                 self._cancel.clear()
@@ -114,6 +158,17 @@ class Worker:
                 self._on_error(err)
             with self._cond:
                 self._cond.notify_all()  # for wait(until=...)
+
+
+    def _hook_cells(self) -> None:
+        """In IPython, ``pause`` before each cell and ``resume`` after it."""
+        shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+        if shell is None:
+            return
+        self._hooks = [(shell, "pre_run_cell", lambda *_: self.pause()),
+                       (shell, "post_run_cell", lambda *_: self.resume())]
+        for _, event, hook in self._hooks:
+            shell.events.register(event, hook)
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
