@@ -111,7 +111,8 @@ class Saver:
                              style={"description_width": "100px"}, layout=w.Layout(width="340px"))
         self.what = w.ToggleButtons(options=[("image", "image"), ("filmstrip", "filmstrip")], value="image",
                                     description="save what", tooltips=["the image(s) on display", "the filmstrip row"],
-                                    style={"description_width": "70px", "button_width": "80px"})
+                                    style={"description_width": "70px", "button_width": "80px"},
+                                    layout=w.Layout(width="300px", flex="0 0 auto"))
         self.button = w.Button(description="save PNG", icon="save",
                                tooltip="write the current view as a PNG with its parameters, and print its code")
         self.output = w.Output()
@@ -121,7 +122,8 @@ class Saver:
         self.button.on_click(lambda _: self.save())
         self.folder.observe(lambda _: self.reset(), names="value")
         self.what.observe(lambda _: self.reset(), names="value")
-        self.widget = w.VBox([w.HBox([self.folder, self.what, self.button]), self.output])
+        row = w.HBox([self.folder, self.what, self.button], layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.widget = w.VBox([row, self.output])
 
     def save(self) -> Path | None:
         """What a press does: write the file (or ask first when it exists); the path written, or None."""
@@ -142,7 +144,7 @@ class Saver:
             self.output.append_stderr(f"could not save: {type(err).__name__}: {err}\n")
             return None
         self.reset()
-        self.output.append_stdout(f"saved {path}\n# to compute it again:\n{shot.code}\n")
+        self.output.append_stdout(f"wrote {path}\n# to compute it again:\n{shot.code}\n")
         return path
 
     def reset(self) -> None:

@@ -72,8 +72,8 @@ class Explorer(Sliders):
         head, status = children[0], next(c for c in children if isinstance(c, w.HBox) and self.status in c.children)
         picture = w.VBox([self.title, self.image, w.HTML("p(target) and score over the iterations (the grid's "
                                                          "snapshots of this setting):"), self.curve])
-        self.widget.children = [head, w.HBox([w.VBox([self.lr, self.l2_reg, self.iterations]),
-                                              w.VBox([self.badge, self.back])]),
+        sliders = w.VBox([self.lr, self.l2_reg, self.iterations], layout=w.Layout(flex="0 0 auto"))
+        self.widget.children = [head, w.HBox([sliders, w.VBox([self.badge, self.back], layout=w.Layout(width="360px"))]),
                                 self._source, status, self.compare.widget, w.HBox([picture, self.compare.panel]),
                                 self.filmstrip.widget, self.saver.widget, self.errors]
 
