@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from itertools import product
 
 import torch
 from torch import nn
@@ -51,6 +52,7 @@ class Explorer(Controls, StatusArea):
         self._jobs: list[Job] = []  # off-grid settings, before the plan's blocks
         self._worker = Worker(self._next_job, on_error=self._report_error, on_interrupt=self._interrupted)
         self._off_grid: dict[tuple[Key, float, float, int], View] = {}
+        self._pictures: dict[tuple, bytes] = {}  # PNGs encoded once: a computed cell answers at once
         self._quiet = False
         self.current: View | None = None
 
@@ -202,6 +204,10 @@ class Explorer(Controls, StatusArea):
             raise
         with self._worker.lock:
             self._plan.finish(block, part)
+        if self._background:  # encode its images now, on the worker, not when a slider asks for one
+            for (i, lr), (j, l2), (k, its) in product(*(enumerate(v) for v in (part.lr, part.l2_reg, part.iterations))):
+                self._pictures.setdefault((*block.key, lr, l2, its, True),
+                                          png(part.images[i, j, k][None], size=self._display_size))
         if self._background and block.key == self._key():  # what is on screen may be ready now
             self._guard(self._show_grid)
 
@@ -256,7 +262,10 @@ class Explorer(Controls, StatusArea):
         return init.to(device) if isinstance(init, torch.Tensor) and device is not None else init
 
     def _display(self, view: View) -> View:
-        self.image.value = png(view.image, size=self._display_size)
+        picture = (view.model, view.target, view.start, view.lr, view.l2_reg, view.iterations, view.on_grid)
+        if picture not in self._pictures:
+            self._pictures[picture] = png(view.image, size=self._display_size)
+        self.image.value = self._pictures[picture]
         self.title.value = title_html(view, random=model_label(self._models[view.model])[1])
         self.current = view
         self._ready()

