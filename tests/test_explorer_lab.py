@@ -9,19 +9,17 @@ from pathlib import Path
 
 import ipywidgets as w
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
 import tpviz
-import tpviz.widgets.live as live
 from tpviz.plots.style import RANDOM_COLOR
 from tpviz.widgets import Explorer, explorer, png
 from tpviz.widgets.curve import curve_png
 
 from .conftest import TinyConv
 from .test_invariants import _assert_same, _snapshot
-from .test_widgets import _one_thread  # noqa: F401 - autouse: one thread for tiny models
+from .test_widgets import _one_thread, sweeps  # noqa: F401 - fixtures: one thread (autouse), the sweeps
 
 GRID = {"lr": (1, 3), "l2_reg": (1e-4, 1e-1), "iterations": (2, 4), "size": 16, "max_jitter": 2}
 KNOBS = {"size": 16, "max_jitter": 2}
@@ -30,22 +28,7 @@ KNOBS = {"size": 16, "max_jitter": 2}
 def make(models=None, **kw) -> Explorer:
     """Synchronous (``background=False``) unless asked: each grid is computed in the call that needs it."""
     models = {"a": TinyConv(seed=1), "b": TinyConv(seed=2)} if models is None else models
-    ex = explorer(models, **{"classes": [1, 2], "background": False, **GRID, **kw})
-    return ex
-
-
-@pytest.fixture
-def sweeps(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, tuple]]:
-    """(class, lrs) of every sweep the explorer computes."""
-    calls: list[tuple[int, tuple]] = []
-    real = live.sweep_grid
-
-    def counting(model, target, *a, **kw):
-        calls.append((target, tuple(kw["lrs"])))
-        return real(model, target, *a, **kw)
-
-    monkeypatch.setattr(live, "sweep_grid", counting)
-    return calls
+    return explorer(models, **{"classes": [1, 2], "background": False, **GRID, **kw})
 
 
 def grid_of(model: torch.nn.Module, target: int = 1) -> tpviz.Sweep:
@@ -83,7 +66,7 @@ def test_the_filmstrip_follows_the_knob_last_moved_with_the_current_setting_outl
     assert "at lr=3 · L2=0.1" in ex.filmstrip.label.value
 
 
-def test_pressing_a_thumbnail_shows_its_setting_without_computing(sweeps):
+def test_pressing_a_thumbnail_shows_its_setting_without_computing(sweeps):  # noqa: F811 - the fixture
     ex = make({"a": TinyConv(seed=1)})
     ex.refresh()
     ex.l2_reg.value = 0.1
@@ -92,7 +75,7 @@ def test_pressing_a_thumbnail_shows_its_setting_without_computing(sweeps):
     assert ex.current.l2_reg == 1e-4 and ex.l2_reg.value == 1e-4 and "L2=0.0001" in ex.title.value
     assert outlined(ex) == [0] and ex.filmstrip.knob == "l2_reg", "a press selects; it does not change the row's knob"
     assert ex.filmstrip.thumbs[0].button.button_style == "info" and ex.filmstrip.thumbs[1].button.button_style == ""
-    assert sweeps == [(1, (1, 3))], "grid cells are served from the grid"
+    assert sweeps == [1], "grid cells are served from the grid"
 
 
 def test_the_curve_is_p_target_and_score_over_the_grids_snapshots():
@@ -112,7 +95,7 @@ def test_the_curve_is_p_target_and_score_over_the_grids_snapshots():
 # -- compare ------------------------------------------------------------------------------------------------------
 
 
-def test_compare_shows_the_same_setting_for_the_second_model_with_its_own_prediction(sweeps):
+def test_compare_shows_the_same_setting_for_the_second_model_with_its_own_prediction(sweeps):  # noqa: F811
     models = {"a": TinyConv(seed=1), "b": TinyConv(seed=2)}
     ex = make(models)
     ex.refresh()
@@ -131,7 +114,7 @@ def test_compare_shows_the_same_setting_for_the_second_model_with_its_own_predic
         predicted = tpviz.class_name(b.predicted)
         assert "· b ·" in ex.compare.title.value and f"predicted: <b>{predicted}</b> {b.probability:.2f}" in \
             ex.compare.title.value and "· a ·" in ex.title.value
-    assert [c[0] for c in sweeps] == [1, 1], "one grid per model, then lookups"
+    assert sweeps == [1, 1], "one grid per model, then lookups"
     ex.compare.toggle.value = False
     assert ex.compare.panel.layout.display == "none"
 
