@@ -94,6 +94,7 @@ def test_a_new_class_goes_first(blocks):
     classes = [c for c, _, _ in blocks["done"]]
     assert classes == [1, 2, 2, 2, 1, 1], blocks["done"]
     assert ex.current.target == 2 and "great white shark" in ex.title.value
+    assert ex.status.value.startswith("ready"), "the other class's last block must not leave 'computing' behind"
     assert sorted(ex.cached) == [("TinyConv", "goldfish", "noise"), ("TinyConv", "great white shark", "noise")]
     ex.close()
 

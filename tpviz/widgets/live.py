@@ -210,6 +210,8 @@ class Explorer(Controls, StatusArea):
                                           png(part.images[i, j, k][None], size=self._display_size))
         if self._background and block.key == self._key():  # what is on screen may be ready now
             self._guard(self._show_grid)
+        elif self._background and self.current is not None:  # another grid's block: the status says so no more
+            self._ready()
 
     def _waiting(self, key: Key) -> None:
         """The setting on the sliders is not computed yet: say so (the image stays the previous one)."""
