@@ -36,15 +36,16 @@ class ComparePanel:
     def on(self) -> bool:
         return bool(self.toggle.value)
 
-    def show(self, view: View | None, *, random: bool, waiting: str = "") -> None:
-        """Show ``view`` (the second model's), or say what it waits for (``waiting``) and keep the last image."""
+    def show(self, view: View | None, picture: bytes | None, *, random: bool, waiting: str = "") -> None:
+        """Show ``view`` (the second model's) and its ``picture`` (PNG), or say what it waits for (``waiting``)
+        and keep the last image."""
         self.panel.layout.display = "flex" if self.on else "none"
         if view is None:
             self.title.value = f"<b>{self.other.value}</b>: {waiting}"
             return
         self.view = view
         self.title.value = title_html(view, random=random)
-        self.image.value = png(view.image, size=int(self.image.width))
+        self.image.value = picture if picture is not None else png(view.image, size=int(self.image.width))
 
     def hide(self) -> None:
         self.panel.layout.display = "none"

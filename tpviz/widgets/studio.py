@@ -11,9 +11,12 @@ enables them.
 
 from __future__ import annotations
 
+import io
 from functools import partial
+from itertools import product
 
 import ipywidgets as w
+from PIL import Image
 
 from ..algorithms.sweeps import Sweep
 from ..errors import InputError
@@ -105,6 +108,11 @@ class Explorer(Sliders):
 
     def _fill(self, block) -> None:  # noqa: ANN001 - cells.Block
         super()._fill(block)
+        with self._worker.lock:
+            part = self._plan.find(block.key, block.lrs[0], block.l2s[0])
+        if self._background and part is not None:  # its thumbnails now, on the worker, not when the row asks
+            for lr, l2, its in product(part.lr, part.l2_reg, part.iterations):
+                self._thumb(grid_view(part, block.key, lr=lr, l2_reg=l2, iterations=its))
         if self._background and self.compare.on and self.current is not None and block.key == self._compare_key():
             self._guard(self._update_compare)
         elif self._background and block.key == self._key() and self.current is not None:
@@ -162,12 +170,20 @@ class Explorer(Sliders):
         fixed = " · ".join(knob_text(k, s.value) for k, s in self.sliders.items() if k != knob)
         self.filmstrip.update(knob, [v for v, _ in row], [self._thumb(c) for _, c in row], current, fixed=fixed)
 
+    def _picture(self, view: View) -> bytes:
+        """``view``'s PNG at the display size, encoded once (``live.Explorer``'s cache)."""
+        at = (*view_key(view), view.lr, view.l2_reg, view.iterations, view.on_grid)
+        if at not in self._pictures:
+            self._pictures[at] = png(view.image, size=self._display_size)
+        return self._pictures[at]
+
     def _thumb(self, view: View | None) -> bytes | None:
+        """A grid cell's thumbnail, scaled down from its PNG at the display size (nearest neighbour), cached."""
         if view is None:
             return None
         at = (view_key(view), view.lr, view.l2_reg, view.iterations)
         if at not in self._thumbs:
-            self._thumbs[at] = png(view.image, size=self._thumb_size)
+            self._thumbs[at] = shrink(self._picture(view), self._thumb_size)
         return self._thumbs[at]
 
     def _compare_key(self) -> Key | None:
@@ -181,8 +197,9 @@ class Explorer(Sliders):
             return
         random = model_label(self._models[key[0]])[1]
         other = self._other_view(key, view)
-        self.compare.show(other, random=random, waiting="not computed yet: it appears here when it is (in the "
-                          "background: sliders and cells work meanwhile)")
+        self.compare.show(other, None if other is None else self._picture(other), random=random,
+                          waiting="not computed yet: it appears here when it is (in the background: sliders and "
+                          "cells work meanwhile)")
         if not self._background:
             self._ready()
 
@@ -237,3 +254,11 @@ class Explorer(Sliders):
 
 def view_key(view: View) -> Key:
     return view.model, view.target, view.start
+
+
+def shrink(picture: bytes, size: int) -> bytes:
+    """A PNG scaled to ``size`` x ``size`` by nearest neighbour (a thumbnail of an upscaled image: its pixels)."""
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(picture)).resize((size, size), Image.Resampling.NEAREST).save(buffer, format="PNG",
+                                                                                         compress_level=1)
+    return buffer.getvalue()
