@@ -277,6 +277,8 @@ def test_every_control_has_a_label_a_screen_reader_can_read():
     assert not unnamed, f"controls without a description: {unnamed}"
     buttons = [t.button for t in ex.filmstrip.thumbs] + [ex.saver.button, ex.compare.toggle]
     assert all(isinstance(b, (w.Button, w.ToggleButton)) for b in buttons), "native buttons: Tab and Enter reach them"
+    assert "goldfish by a" in ex.image.tooltip, "each image says what it shows (its title, in ipywidgets 8)"
+    assert [t.image.tooltip for t in ex.filmstrip.thumbs] == ["learning rate 1", "learning rate 3"]
     modules = {x._model_module for x in tree(ex.widget)} | {x._view_module for x in tree(ex.widget)}
     assert modules <= {"@jupyter-widgets/controls", "@jupyter-widgets/output", "@jupyter-widgets/base"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
+from ..imagenet.classes import class_name
 from .view import View, png, title_html
 
 
@@ -45,6 +46,8 @@ class ComparePanel:
             return
         self.view = view
         self.title.value = title_html(view, random=random)
+        self.image.tooltip = f"{class_name(view.target)} by {view.model}, lr={view.lr:g}, L2={view.l2_reg:g}, " \
+                             f"{view.iterations} iterations"
         self.image.value = picture if picture is not None else png(view.image, size=int(self.image.width))
 
     def hide(self) -> None:

@@ -3,9 +3,12 @@ thumbnail an image over a button that selects it (Tab reaches the buttons; Enter
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
+from functools import cache
 
 import ipywidgets as w
+from PIL import Image
 
 KNOB_NAMES = {"lr": "learning rate", "l2_reg": "L2 weight", "iterations": "iterations"}
 OUTLINE, NO_OUTLINE = "3px solid #d95319", "3px solid transparent"
@@ -39,8 +42,10 @@ class Filmstrip:
                *, fixed: str) -> None:
         """Show the row along ``knob`` (``fixed``: the other knobs' values, for the label)."""
         if knob != self.knob or len(values) != len(self.thumbs):
-            self.thumbs = [Thumb(self._thumb_size, self._select) for _ in values]
+            old, self.thumbs = self.thumbs, [Thumb(self._thumb_size, self._select) for _ in values]
             self.row.children = [t.box for t in self.thumbs]
+            for thumb in old:
+                thumb.close()
         self.knob, self.values, self.current = knob, list(values), current
         where = "" if current is not None else " · <b>the picture is off the grid</b>: none outlined"
         self.label.value = (f"<b>along the {KNOB_NAMES[knob]}</b> (the knob last moved) at {fixed}{where} · "
@@ -66,11 +71,23 @@ class Thumb:
 
     def show(self, knob: str, value: float, image: bytes | None, *, outlined: bool) -> None:
         text = knob_text(knob, value)
-        if image is not None:
-            self.image.value = image
+        self.image.value = image if image is not None else placeholder()
+        self.image.tooltip = f"{KNOB_NAMES[knob]} {value:g}" + ("" if image is not None else ": not computed yet")
         self.button.description = text + ("" if image is not None else " …")
         self.button.tooltip = (f"show {KNOB_NAMES[knob]} {value:g}" + ("" if image is not None else
                                " (not computed yet)") + (" (on display)" if outlined else ""))
         self.button.button_style = "info" if outlined else ""
         self.box.layout.border = OUTLINE if outlined else NO_OUTLINE
         (self.box.add_class if outlined else self.box.remove_class)("tpviz-current")
+
+    def close(self) -> None:
+        for widget in (self.image, self.button, self.box):
+            widget.close()
+
+
+@cache
+def placeholder() -> bytes:
+    """A light grey PNG: a thumbnail not computed yet."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (225, 225, 225)).save(buffer, format="PNG")
+    return buffer.getvalue()
