@@ -139,9 +139,10 @@ class Saver:
                                           "another folder\n")
                 return None
             path = write_png(shot, self.folder.value, overwrite=self._pending == target)
-        except TpvizError as err:
+        except Exception as err:  # noqa: BLE001 - a button has nowhere to raise to: said in the widget
             self.reset()
-            self.output.append_stderr(f"could not save: {type(err).__name__}: {err}\n")
+            hint = "" if isinstance(err, TpvizError) else " (a bug in tpviz: please report it with this line)"
+            self.output.append_stderr(f"could not save: {type(err).__name__}: {err}{hint}\n")
             return None
         self.reset()
         self.output.append_stdout(f"wrote {path}\n# to compute it again:\n{shot.code}\n")
