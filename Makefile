@@ -1,6 +1,6 @@
 # make figures  set up .venv (once) and write every figure of the TP to figures/ (FIGURES_ARGS=--fast: quick)
 # make test   set up .venv (once) and run every test, notebooks included (fast mode)
-# make test-browser  only the browser test: notebook 03's sliders in JupyterLab under headless Chromium
+# make test-browser  only the browser tests: notebook 03's sliders, the explorer's filmstrip/compare/save (JupyterLab, headless Chromium)
 # make lab    set up .venv (once) and open JupyterLab on notebooks/
 # make bench  run the benchmarks (installs the bench extra: torch-lucent, the peer they compare with)
 # make lint   ruff and mypy (installs the dev extras)
@@ -32,7 +32,7 @@ test: $(STAMP)-test browser-deps
 	TPVIZ_FAST=1 $(PY) -m pytest
 
 test-browser: $(STAMP)-test browser-deps
-	TPVIZ_FAST=1 $(PY) -m pytest tests/test_browser.py -v -rA
+	TPVIZ_FAST=1 $(PY) -m pytest tests/test_browser.py tests/test_browser_explorer.py -v -rA
 
 # Chromium for the browser test (Debian's package; Playwright drives it). Nothing to do when it is there,
 # when TPVIZ_CHROMIUM names another Chromium/Chrome, or with TPVIZ_SKIP_BROWSER=1 (the test then says it
