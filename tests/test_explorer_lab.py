@@ -48,10 +48,9 @@ def text(output: w.Output) -> str:
 
 
 def test_the_filmstrip_follows_the_knob_last_moved_with_the_current_setting_outlined():
-    models = {"a": TinyConv(seed=1)}
-    ex = make(models)
+    ex, model = make({"a": TinyConv(seed=1)}), TinyConv(seed=1)
     ex.refresh()
-    grid = grid_of(models["a"])
+    grid = grid_of(model)
     assert ex.filmstrip.knob == "lr" and ex.filmstrip.values == [1, 3] and outlined(ex) == [1]  # lr 3 on display
     ex.l2_reg.value = 0.1
     assert ex.last_knob == ex.filmstrip.knob == "l2_reg" and ex.filmstrip.values == [1e-4, 0.1] and outlined(ex) == [1]
@@ -89,8 +88,6 @@ def test_the_curve_is_p_target_and_score_over_the_grids_snapshots():
     assert ex.curve.value != before and ex.curve.value == curve_png([2, 4], p, score, current=4, target="goldfish")
 
 
-# -- compare ------------------------------------------------------------------------------------------------------
-
 
 def test_compare_shows_the_same_setting_for_the_second_model_with_its_own_prediction(sweeps):  # noqa: F811
     models = {"a": TinyConv(seed=1), "b": TinyConv(seed=2)}
@@ -112,6 +109,9 @@ def test_compare_shows_the_same_setting_for_the_second_model_with_its_own_predic
         assert "· b ·" in ex.compare.title.value and f"predicted: <b>{predicted}</b> {b.probability:.2f}" in \
             ex.compare.title.value and "· a ·" in ex.title.value
     assert sweeps == [1, 1], "one grid per model, then lookups"
+    ex.show(lr=2)  # off the grid: the second model's is computed on demand too
+    alone = tpviz.class_visualization(models["b"], 1, lr=2, l2_reg=1e-4, iterations=4, size=16, max_jitter=2)
+    assert not ex.compare.view.on_grid and torch.equal(ex.compare.view.image, alone.images)
     ex.compare.toggle.value = False
     assert ex.compare.panel.layout.display == "none"
 
@@ -140,11 +140,12 @@ def test_compare_in_the_background_fills_in_when_the_second_grid_is_ready():
     try:
         assert ex.compare.view is not None and ex.compare.view.model == "b" and "· b ·" in ex.compare.title.value
         assert ex.cached == [("a", "goldfish", "noise"), ("b", "goldfish", "noise")]
+        ex.show(lr=2)
+        ex.wait(timeout=60)
+        assert (ex.current.lr, ex.compare.view.lr, ex.compare.view.model, ex.compare.view.on_grid) == (2, 2, "b", False)
     finally:
         ex.close()
 
-
-# -- the off-grid rule --------------------------------------------------------------------------------------------
 
 
 def test_off_the_grid_the_sliders_are_off_a_badge_names_the_knob_and_the_boxes_are_the_source():

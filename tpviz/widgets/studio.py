@@ -55,6 +55,7 @@ class Explorer(Sliders):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._thumb_size = thumb_size
         self._thumbs: dict[tuple[Key, float, float, int], bytes] = {}
+        self._asked: set[tuple[Key, float, float, int]] = set()  # off-grid settings queued for the second model
         self.last_knob = "lr"
         self.sliders = {"lr": self.lr, "l2_reg": self.l2_reg, "iterations": self.iterations}
         self.badge = w.HTML(value="")
@@ -207,12 +208,15 @@ class Explorer(Sliders):
         """The second model's view of ``view``'s setting; computed now (synchronous) or queued (None meanwhile)."""
         setting = {"lr": view.lr, "l2_reg": view.l2_reg, "iterations": view.iterations}
         if not view.on_grid:
-            cached = self._off_grid.get((key, view.lr, view.l2_reg, view.iterations))
+            at = (key, view.lr, view.l2_reg, view.iterations)
+            cached = self._off_grid.get(at)
             if cached is not None or not self._background:
-                return cached or self._compute_off_grid(key, view.lr, view.l2_reg, view.iterations)
-            with self._worker.lock:
-                self._jobs.append(partial(self._guard, partial(self._other_off_grid, key, view)))
-            self._worker.wake()
+                return cached or self._compute_off_grid(*at)
+            if at not in self._asked:  # once, however often the panel is redrawn meanwhile
+                self._asked.add(at)
+                with self._worker.lock:
+                    self._jobs.append(partial(self._guard, partial(self._other_off_grid, key, view)))
+                self._worker.wake()
             return None
         part = self._part(key, view.lr, view.l2_reg)
         if part is None:
