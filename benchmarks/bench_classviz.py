@@ -24,6 +24,8 @@ Uses real SqueezeNet weights when TPVIZ_WEIGHTS_DIR has them, random ones otherw
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -118,7 +120,8 @@ def explorer_grid(model: torch.nn.Module, scale: int) -> tuple[float, float]:
     started = time.perf_counter()
     ex = explorer(model, classes=["snail"], lr=TP.explorer_lrs, l2_reg=TP.explorer_l2s,
                   iterations=[max(1, i // scale) for i in TP.explorer_iterations])
-    ex.refresh()
+    with contextlib.redirect_stdout(io.StringIO()):  # outside IPython, display() prints the widget's repr
+        ex._ipython_display_()  # what showing it in a cell does
     while ex.current is None and not ex.errors.outputs:
         time.sleep(0.005)
     first = time.perf_counter() - started

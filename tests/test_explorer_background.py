@@ -204,3 +204,15 @@ def test_in_ipython_cells_pause_and_resume_the_work_until_close(monkeypatch):
     assert not ex._worker._paused
     ex.close()
     assert shell.events.hooks == {"pre_run_cell": [], "post_run_cell": []}, "close() unhooks the cells"
+
+
+def test_displaying_shows_the_setting_on_screen_at_once_then_the_rest_fills_in(blocks, capsys):
+    """On first display the setting on screen is computed in the call (the worker has not started), then the
+    worker fills the rest."""
+    ex = make(background=True)
+    ex._ipython_display_()
+    assert ex.current is not None and blocks["done"] == [(1, [3], [1e-4])]
+    blocks["gate"].set()
+    ex.wait(WAIT)
+    assert len(blocks["done"]) == 3 and ex.status.value.startswith("ready")
+    ex.close()

@@ -53,7 +53,7 @@ class Explorer(Controls, StatusArea):
         self._worker = Worker(self._next_job, on_error=self._report_error, on_interrupt=self._interrupted)
         self._off_grid: dict[tuple[Key, float, float, int], View] = {}
         self._pictures: dict[tuple, bytes] = {}  # PNGs encoded once: a computed cell answers at once
-        self._quiet = False
+        self._quiet, self._inline = False, False
         self.current: View | None = None
 
         self._build(models, targets, starts, grid, display_size)
@@ -137,6 +137,7 @@ class Explorer(Controls, StatusArea):
 
         display(self.widget)
         if self.current is None:  # the first grid is computed once the progress bar is on screen
+            self._inline = self._background and not self._worker.alive
             self.refresh()
 
     # -- internals -------------------------------------------------------------------------------------------
@@ -166,6 +167,13 @@ class Explorer(Controls, StatusArea):
                 running = self._plan.running
                 if running is not None and running.key != key:
                     self._worker.cancel()  # a new model, class or start goes first
+        if self._background and self._inline and grid is None:  # first display: the setting on screen here
+            self._inline = self._background = False  # (torch ran ~1.7x slower on a second thread, 2 threads on
+            try:  # 2 cores); the worker has not started: never two computations at once
+                self._fill(self._plan.next())  # type: ignore[arg-type]
+            finally:
+                self._background = True
+            grid = self._plan.find(key, *pair)
         if self._background:
             self._worker.wake()
         elif grid is None:
