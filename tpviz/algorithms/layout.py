@@ -3,8 +3,9 @@
 ``runner(model)`` returns what an algorithm should call instead of ``model``: the model itself, or a cached
 copy whose 4-D convolution weights are channels_last (every other parameter and buffer is *shared* with the
 caller's model, not copied), wrapped so that it takes and returns tensors in the caller's layout. Measured
-on the 2-core CPU (README, Speed): forward + input gradient 1.3-1.5x faster for SqueezeNet and ~1.3x for
-VGG16 (whose convolutions need their weights converted too: the input alone made VGG16 slower).
+on the 2-core CPU (``benchmarks/bench_layout.py``, README Speed): forward + input gradient in 0.66-0.77x the
+time for SqueezeNet and 0.53-0.75x for VGG16, at batch 1 and 5 (VGG16 needs its weights converted too: the
+input alone was slower in one run).
 
 The copy costs the convolution weights only: ~5 MB for SqueezeNet 1.1, ~59 MB for VGG16 (its 123 M
 fully-connected parameters, 490 MB, are shared), so it is cached for both, in a ``WeakKeyDictionary`` keyed
