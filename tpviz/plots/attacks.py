@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from ..algorithms.attacks import AttackResult
-from ..imagenet.classes import class_name
 from ..errors import InputError
+from ..imagenet.classes import class_name
 from ..imagenet.images import deprocess, pixel_scale
 from .figure import bare, name_model, warn_random
 from .style import model_label

@@ -8,13 +8,13 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..imagenet.classes import class_name
 from ..algorithms.classviz import ClassVisualization
+from ..algorithms.sweeps import Sweep
 from ..errors import InputError
+from ..imagenet.classes import class_name
 from ..imagenet.images import deprocess
 from .figure import bare, name_model, warn_random
 from .style import model_label
-from ..algorithms.sweeps import Sweep
 
 AXES = ("lr", "l2_reg", "iterations")
 
