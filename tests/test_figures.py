@@ -150,7 +150,9 @@ def test_settings_are_the_notebooks_parameters(fast: bool):
 
     s = TP_FAST if fast else TP
     nb01, nb02, nb03 = parameters("01"), parameters("02"), parameters("03")
-    assert s.images == nb01["N_IMAGES"]
+    assert (s.images, s.smoothgrad_samples, s.ig_steps, s.occlusion_patch, s.occlusion_stride) == (
+        nb01["N_IMAGES"], nb01["SMOOTHGRAD_SAMPLES"], nb01["IG_STEPS"], nb01["OCCLUSION_PATCH"], nb01["OCCLUSION_STRIDE"])
+    assert s.fool_lr == nb02["LR"] and list(s.seeds) == nb03["SEEDS"]
     assert (s.fool_image, s.fool_target, s.fool_max_iter, s.compare_fool_max_iter) == (
         nb02["IMAGE"], nb02["TARGET"], nb02["MAX_ITER"], nb02["VGG_MAX_ITER"])
     assert (s.table_images, s.epsilons, s.pgd_steps) == (nb02["N_IMAGES"], nb02["EPSILONS"], nb02["PGD_STEPS"])

@@ -17,6 +17,10 @@ class CourseSettings:
     """Every number the TP fixes. Learning rates are in model-input units, budgets in the 0-1 pixel scale."""
 
     images: int = 5  # Figures 1-2: the first images of CS231n's 25 validation images
+    smoothgrad_samples: int = 25  # notebook 01
+    ig_steps: int = 32
+    occlusion_patch: int = 32
+    occlusion_stride: int = 16
     fool_image: int = 2  # Figure 3: Tibetan mastiff -> bulbul
     fool_target: str = "bulbul"
     fool_lr: float = 1.0  # the naive method's step length (L2 norm, model-input units)
@@ -35,13 +39,14 @@ class CourseSettings:
     iteration_counts: tuple[int, ...] = (100, 200, 300, 400, 500)  # Figure 6
     l2s: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1)  # Figure 7
     compare_iterations: int = 200  # Figures 9-10, second model
+    seeds: tuple[int, ...] = (0, 1, 2)  # notebook 03's seed row: chaos vs a knob's effect
     explorer_lrs: tuple[float, ...] = (1, 5, 9)  # the live explorer's grid
     explorer_l2s: tuple[float, ...] = (1e-4, 1e-2, 1)
     explorer_iterations: tuple[int, ...] = (50, 100, 200)
 
 
 TP = CourseSettings()
-TP_FAST = replace(TP, fool_max_iter=20, compare_fool_max_iter=5, table_images=6, pgd_steps=3, iterations=20,
+TP_FAST = replace(TP, smoothgrad_samples=4, ig_steps=8, occlusion_stride=32, fool_max_iter=20, compare_fool_max_iter=5, table_images=6, pgd_steps=3, iterations=20,
                   lrs=(1, 9), iteration_counts=(10, 20), l2s=(1e-4, 1), compare_iterations=3,
                   explorer_lrs=(1, 9), explorer_l2s=(1e-4, 1), explorer_iterations=(10, 20))
 

@@ -201,6 +201,10 @@ def compare_stage(run: StageInputs, progress: Update) -> list[Artifact]:
     return out
 
 
+# Settings only the notebooks use (SmoothGrad, IG, occlusion, the seed row): not part of the figures' caption.
+NOT_IN_FIGURES = ("smoothgrad_samples", "ig_steps", "occlusion_patch", "occlusion_stride", "seeds")
+
+
 def describe_settings(s: CourseSettings) -> str:
     """The settings on one line, budgets in 0-255 levels (``eps=1/255, 2/255``)."""
     def show(key: str, value: object) -> str:
@@ -210,7 +214,7 @@ def describe_settings(s: CourseSettings) -> str:
             return f"{key}=" + ", ".join(f"{v:g}" for v in value)
         return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
 
-    return "; ".join(show(f.name, getattr(s, f.name)) for f in fields(s) if not f.name.startswith("explorer_"))
+    return "; ".join(show(f.name, getattr(s, f.name)) for f in fields(s) if f.name not in NOT_IN_FIGURES and not f.name.startswith("explorer_"))
 
 
 def stages(models: Sequence[nn.Module]) -> list[tuple[str, Stage]]:
