@@ -10,10 +10,10 @@ from PIL import Image
 
 from tpviz import InputError
 from tpviz.cli import main
-from tpviz.cli.stages import describe_settings, stages
-from tpviz.course import TP, TP_FAST
 from tpviz.cli.figures import MARKER, mark_folder, parse_models, prepare_folder
 from tpviz.cli.gallery import RANDOM_NOTE, Entry, render_gallery
+from tpviz.cli.stages import describe_settings, stages
+from tpviz.course import TP, TP_FAST
 
 EXPECTED = ["figure01_saliency_squeezenet1_1", "figure02_saliency_vgg16", "figure03_fooling", "table_attacks",
             "figure04_class_from_noise", "figure05_sweep_learning_rate", "figure06_sweep_iterations", "figure07_sweep_l2",
@@ -109,9 +109,9 @@ def test_each_stage_is_saved_when_done_so_an_interrupted_run_keeps_it(tmp_path: 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from tpviz.imagenet.data import ImageNetVal
-    from tpviz.cli.stages import Artifact
     from tpviz.cli.figures import make_all
+    from tpviz.cli.stages import Artifact
+    from tpviz.imagenet.data import ImageNetVal
 
     from .conftest import TinyConv
 

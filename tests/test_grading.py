@@ -19,8 +19,8 @@ import pytest
 import tpviz.cli as _cli
 import tpviz.grading.command as _grade_cli
 import tpviz.grading.submissions as _submissions
-from tpviz.grading.answers import QUESTIONS, SECTIONS, TEMPLATE, find_answers
 from tpviz.errors import InputError
+from tpviz.grading.answers import QUESTIONS, SECTIONS, TEMPLATE, find_answers
 from tpviz.grading.notebooks import read_notebook
 from tpviz.grading.report import csv_cell, csv_text, render_markdown, safe_url
 from tpviz.grading.rubric import load_rubric

@@ -40,26 +40,26 @@ _SUBMODULES = ("check", "widgets")  # public submodules, also imported on first 
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # for type checkers and IDEs only: at run time, __getattr__ imports on first use
-    from .plots.attacks import plot_attack, plot_perturbation  # noqa: F401
     from .algorithms.attacks import AttackResult, fgsm, fooling_image, pgd  # noqa: F401
-    from .imagenet.classes import class_index, class_name, class_names, class_synonyms  # noqa: F401
     from .algorithms.classviz import ClassVisualization, class_visualization, start_image  # noqa: F401
     from .algorithms.compare import compare_attacks, format_table, random_targets  # noqa: F401
-    from .config import fast_mode  # noqa: F401
-    from .imagenet.data import ImageNetVal, load_imagenet_val  # noqa: F401
-    from .errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError  # noqa: F401
-    from .imagenet.images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, quantize, read_image  # noqa: F401
-    from .imagenet.architecture import architecture_facts  # noqa: F401
-    from .imagenet.models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device  # noqa: F401
-    from .plots.figure import save_figure  # noqa: F401
-    from .plots.saliency import plot_saliency  # noqa: F401
-    from .algorithms.saliency import ig_completeness, integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
     from .algorithms.linearity import Linearity, linearity  # noqa: F401
     from .algorithms.occlusion import occlusion  # noqa: F401
+    from .algorithms.saliency import ig_completeness, integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
     from .algorithms.scope import frozen_eval  # noqa: F401
     from .algorithms.sweeps import Sweep, axis_sweeps, sweep  # noqa: F401
     from .algorithms.transforms import clamp_pixels, gaussian_blur, jitter  # noqa: F401
+    from .config import fast_mode  # noqa: F401
+    from .errors import DataError, InputError, TpvizError, WeightsError, WeightsNotFoundError  # noqa: F401
+    from .imagenet.architecture import architecture_facts  # noqa: F401
+    from .imagenet.classes import class_index, class_name, class_names, class_synonyms  # noqa: F401
+    from .imagenet.data import ImageNetVal, load_imagenet_val  # noqa: F401
+    from .imagenet.images import IMAGENET_MEAN, IMAGENET_STD, deprocess, load_image, preprocess, quantize, read_image  # noqa: F401
+    from .imagenet.models import ModelInfo, describe_model, load_model, model_info, model_names, resolve_device  # noqa: F401
+    from .plots.attacks import plot_attack, plot_perturbation  # noqa: F401
     from .plots.classviz import plot_class_visualization, plot_sweep  # noqa: F401
+    from .plots.figure import save_figure  # noqa: F401
+    from .plots.saliency import plot_saliency  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

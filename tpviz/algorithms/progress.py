@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Union
 
 from ..errors import InputError
 
-Progress = Union[bool, Callable[[int, int], None], None]
+Progress = bool | Callable[[int, int], None] | None
 Update = Callable[[int], None]
 
 

@@ -95,12 +95,12 @@ def make_all(out: Path, names: list[str], *, device: str, fast: bool, command: s
     stage has been saved (``run`` asks for it in a folder it created, or with ``--force``)."""
     import torch
 
-    from ..imagenet.data import load_imagenet_val
     from ..course import course_settings
-    from .stages import StageInputs, describe_settings, stages
+    from ..imagenet.data import load_imagenet_val
     from ..imagenet.images import preprocess
     from ..imagenet.models import describe_model, load_model, resolve_device
     from .progress import StageProgress
+    from .stages import StageInputs, describe_settings, stages
 
     started = time.perf_counter()
     dev = resolve_device(device)

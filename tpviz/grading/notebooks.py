@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError, first_line
 from .answers import SECTION_OF, Answer, cell_source, find_answers
 from .order import execution_order
-from ..errors import InputError, first_line
 
 MAX_MB = 50.0
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .answers import SECTIONS, Answer, is_template
 from ..errors import InputError
+from .answers import SECTIONS, Answer, is_template
 from .notebooks import MAX_MB, NotebookFile, find_notebooks, read_notebook
 
 MIN_WORDS = 10

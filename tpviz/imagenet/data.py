@@ -7,12 +7,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .classes import class_name
 from ..config import DATA_DIR_ENV, mirror_url, repo_data_dir
 from ..errors import DataError, InputError
 from ..files.read import env_folder
-from .valfile import VAL_COUNT, VAL_FILE, read_val_file
+from .classes import class_name
 from .fetch import DownloadError, Progress, download, sha256_check
+from .valfile import VAL_COUNT, VAL_FILE, read_val_file
 
 VAL_URL = "https://cs231n.stanford.edu/imagenet_val_25.npz"
 VAL_MIRROR = "http://cs231n.stanford.edu/imagenet_val_25.npz"  # the same host without TLS: sha256-checked all the same
