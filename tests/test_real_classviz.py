@@ -79,7 +79,10 @@ def test_batch_equals_alone_early_and_in_substance_later(squeezenet, lr_sweep):
     batch = lr_sweep.images[-1, 0]  # lr 9: snapshots at 10, 40, 200
     corr = [float(torch.corrcoef(torch.stack([batch[k].flatten(), ref.flatten()]))[0, 1])
             for k, ref in enumerate([alone.snapshots[10][0], alone.snapshots[40][0], alone.images[0]])]
-    assert corr[0] > 0.999, corr
+    # lr 9 is the most chaotic setting: after 10 steps the plain and the channels_last kernels (batch 5 vs batch 1
+    # here) already differ at the 1e-3 level in correlation (0.9997 plain vs plain, 0.9988 channels_last vs plain,
+    # measured 2026-12-04), while the gradients of one step agree to float tolerance (tests/test_memory_layout.py).
+    assert corr[0] > 0.995, corr
     assert corr[1] > 0.8, corr
     assert int(lr_sweep.predicted[-1, 0, -1]) == int(alone.predicted) == tpviz.class_index("snail")
     assert abs(float(lr_sweep.score[-1, 0, -1]) - float(alone.score)) < 0.1 * float(alone.score)
