@@ -157,3 +157,11 @@ def test_a_model_that_is_not_a_model_is_named(model):
                  lambda: tpviz.fgsm(model, torch.zeros(1, 3, 8, 8), 1, eps=2 / 255)):
         with pytest.raises(tpviz.InputError, match=r"model must be a torch model \(nn.Module\).*tpviz.load_model"):
             call()
+
+
+def test_counts_given_as_whole_floats_or_numpy_ints_are_used_as_ints(tiny):
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(4))
+    ref = tpviz.smoothgrad(tiny, x, 0, samples=2, batch_size=2)
+    torch.testing.assert_close(tpviz.smoothgrad(tiny, x, 0, samples=2.0, batch_size=np.int64(2)), ref)
+    torch.testing.assert_close(tpviz.integrated_gradients(tiny, x, 0, steps=3.0),
+                               tpviz.integrated_gradients(tiny, x, 0, steps=3))

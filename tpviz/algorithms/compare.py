@@ -12,7 +12,7 @@ from torch import nn
 from .. import validate
 from ..errors import InputError
 from .attacks import AttackResult, check_eps, fgsm, fooling_image, pgd
-from .inputs import Labels, as_labels, check_label_range, check_positive
+from .inputs import Labels, as_labels, check_label_range
 from .progress import Progress, check_progress, reporting
 
 Row = dict[str, str | float]
@@ -46,7 +46,7 @@ def compare_attacks(model: nn.Module, x: torch.Tensor, target: Labels, *,
         mean_l2 (0–255 levels) and mean_psnr (dB, over images that changed). ``format_table`` prints them.
     """
     budgets = _check_budgets(eps)
-    check_positive(steps, "steps", integer=True)  # before the naive run, which may take a while
+    steps = validate.count(steps, "steps")  # before the naive run, which may take a while
     check_progress(progress)
     if labels is not None:
         labels = as_labels(labels, x.shape[0], device=x.device, name="labels")

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import validate
 from ..errors import InputError
 from ..imagenet.classes import class_index
 from ..imagenet.images import check_images  # noqa: F401  (re-exported: the algorithms' input check)
@@ -107,11 +106,6 @@ def check_label_range(labels: torch.Tensor, num_classes: int, *, name: str = "y"
     if bad.numel():
         raise InputError(f"{name} has class indices {bad.tolist()} outside 0–{num_classes - 1} "
                          f"(the model scores {num_classes} classes)")
-
-
-def check_positive(value: object, name: str, *, integer: bool = False) -> None:
-    """Raise unless ``value`` is a finite positive number (a positive int when ``integer``): ``validate.positive``."""
-    validate.positive(value, name, integer=integer)
 
 
 def _int(v: object, name: str) -> int:

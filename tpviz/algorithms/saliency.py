@@ -10,7 +10,7 @@ from torch import nn
 from .. import validate
 from ..errors import InputError
 from .gradients import finite_result, forward, input_gradient, score
-from .inputs import Labels, as_labels, check_device, check_images, check_positive
+from .inputs import Labels, as_labels, check_device, check_images
 from .progress import Progress, reporting
 from .scope import frozen_eval
 
@@ -67,8 +67,7 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, y: Labels, *, samples: int = 2
     Reference: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
     """
     x, labels = _prepare(model, x, y)
-    check_positive(samples, "samples", integer=True)
-    check_positive(batch_size, "batch_size", integer=True)
+    samples, batch_size = validate.count(samples, "samples"), validate.count(batch_size, "batch_size")
     noise = validate.number(noise, "noise", low=0, high=100, hint="(a fraction of the image's value range, e.g. 0.15)")
     gen = torch.Generator(device=x.device).manual_seed(validate.seed(seed))
     sigma = noise * (x.amax(dim=(1, 2, 3)) - x.amin(dim=(1, 2, 3)))  # (N,)
@@ -98,8 +97,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, y: Labels, *, baseli
     Reference: Sundararajan et al., "Axiomatic Attribution for Deep Networks", ICML 2017.
     """
     x, labels = _prepare(model, x, y)
-    check_positive(steps, "steps", integer=True)
-    check_positive(batch_size, "batch_size", integer=True)
+    steps, batch_size = validate.count(steps, "steps"), validate.count(batch_size, "batch_size")
     base = torch.zeros_like(x) if baseline is None else _check_baseline(baseline, x)
     alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps  # midpoint rule
 
