@@ -216,6 +216,12 @@ def test_preprocess_deprocess_quantize(x, device):
 
 
 @PROFILE
+@given(a=IMAGES, b=IMAGES)
+def test_image_distance(a, b):
+    _call(tpviz.image_distance, a, b)
+
+
+@PROFILE
 @given(c=LABELS)
 def test_class_lookups(c):
     _call(tpviz.class_index, c)

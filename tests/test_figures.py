@@ -72,7 +72,8 @@ def test_folder_made_by_figures_is_reused_and_a_file_is_refused(tmp_path: Path):
 def test_fast_settings_shrink_work_but_keep_every_figure():
     full, fast = TP, TP_FAST
     assert fast.iterations < full.iterations and fast.table_images < full.table_images
-    assert (len(fast.lrs), len(fast.l2s), len(fast.iteration_counts)) == (2, 2, 2)
+    assert (len(fast.lrs), len(fast.l2s), len(fast.iteration_counts)) == (3, 2, 2)
+    assert fast.lr in fast.lrs  # notebook 03 compares Figure 4 with Figure 5's image at the TP's lr, also in fast mode
     assert "eps=1/255, 2/255, 4/255" in describe_settings(full) and "lrs=1, 3, 5, 7, 9" in describe_settings(full)
     assert [label for label, _ in stages([object()])][-1].startswith("Figure 8")
     assert [label for label, _ in stages([object(), object()])][-1].startswith("Figures 9-10")

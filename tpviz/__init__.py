@@ -31,6 +31,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "algorithms.occlusion": ("occlusion",),
     "algorithms.scope": ("frozen_eval",),
     "algorithms.sweeps": ("Sweep", "axis_sweeps", "sweep"),
+    "algorithms.measure": ("image_distance",),
     "algorithms.transforms": ("clamp_pixels", "gaussian_blur", "jitter"),
     "plots.classviz": ("plot_sweep", "plot_class_visualization"),
 }
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs only: at run time, __getattr__ i
     from .algorithms.classviz import ClassVisualization, class_visualization, start_image  # noqa: F401
     from .algorithms.compare import compare_attacks, format_table, random_targets  # noqa: F401
     from .algorithms.linearity import Linearity, linearity  # noqa: F401
+    from .algorithms.measure import image_distance  # noqa: F401
     from .algorithms.occlusion import occlusion  # noqa: F401
     from .algorithms.saliency import ig_completeness, integrated_gradients, saliency_maps, smoothgrad  # noqa: F401
     from .algorithms.scope import frozen_eval  # noqa: F401

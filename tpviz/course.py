@@ -47,7 +47,7 @@ class CourseSettings:
 
 TP = CourseSettings()
 TP_FAST = replace(TP, smoothgrad_samples=4, ig_steps=8, occlusion_stride=32, fool_max_iter=20, compare_fool_max_iter=5, table_images=6, pgd_steps=3, iterations=20,
-                  lrs=(1, 9), iteration_counts=(10, 20), l2s=(1e-4, 1), compare_iterations=3,
+                  lrs=(1, 5, 9), iteration_counts=(10, 20), l2s=(1e-4, 1), compare_iterations=3,
                   explorer_lrs=(1, 9), explorer_l2s=(1e-4, 1), explorer_iterations=(10, 20))
 
 
