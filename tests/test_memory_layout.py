@@ -130,3 +130,36 @@ def test_bfloat16_autocast_keeps_the_class_and_reports_in_float32():
     assert low.predicted.tolist() == [0, 1, 2], "bf16 images must still show their class (judged in float32)"
     assert bool((low.probability > 0.9).all()) and low.score.dtype == torch.float32
     assert not torch.equal(low.images, ref.images)  # autocast did run in bf16
+
+
+ALGORITHMS = {
+    "saliency_maps": lambda m, x: tpviz.saliency_maps(m, x, [1, 2]),
+    "smoothgrad": lambda m, x: tpviz.smoothgrad(m, x, [1, 2], samples=2),
+    "integrated_gradients": lambda m, x: tpviz.integrated_gradients(m, x, [1, 2], steps=3),
+    "occlusion": lambda m, x: tpviz.occlusion(m, x, [1, 2], patch=4, stride=4),
+    "linearity": lambda m, x: tpviz.linearity(m, x, [1, 2], eps=(1 / 255,)).measured,
+    "fooling_image": lambda m, x: tpviz.fooling_image(m, x, [3, 4], max_iter=3).images,
+    "fgsm": lambda m, x: tpviz.fgsm(m, x, target=[3, 4], eps=2 / 255).images,
+    "pgd": lambda m, x: tpviz.pgd(m, x, target=[3, 4], eps=2 / 255, steps=2).images,
+}
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_saliency_and_attacks_run_the_channels_last_copy_and_match_the_plain_path(name, monkeypatch):
+    model = TinyConv()
+    x = torch.randn(2, 3, 12, 12, generator=torch.Generator().manual_seed(3))
+    with layout.plain():
+        ref = ALGORITHMS[name](model, x)
+    formats = []
+    forward = layout.Converted.forward
+    monkeypatch.setattr(layout.Converted, "forward", lambda self, t: formats.append(self.memory_format) or forward(self, t))
+    fast = ALGORITHMS[name](model, x)
+    assert formats and set(formats) == {CL}, f"{name} ran {formats or 'the caller model only'}"
+    torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_a_float64_model_keeps_float64_scores_through_the_copy():
+    model = TinyConv().double()
+    with tpviz.frozen_eval(model):
+        out = layout.runner(model)(torch.randn(1, 3, 8, 8, dtype=torch.float64))
+    assert out.dtype == torch.float64

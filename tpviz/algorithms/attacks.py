@@ -12,6 +12,7 @@ from .. import validate
 from ..course import TP
 from ..errors import InputError
 from ..imagenet.images import pixel_bounds, pixel_scale, quantize
+from . import layout
 from .attack_loop import Goal, Trajectory, run_attack
 from .gradients import cross_entropy, finite_result, forward, log_probability, score, unit_step
 from .inputs import Labels, broadcast_labels, check_device, check_images
@@ -102,6 +103,7 @@ def fooling_image(model: nn.Module, x: torch.Tensor, target: Labels, *, lr: floa
 
     goal = Goal(labels, targeted=True)
     with frozen_eval(model), reporting(progress, max_iter, desc="fooling images") as update:
+        model = layout.runner(model)  # the layout fastest on its device; the caller's model is not changed
         path = run_attack(model, x, goal, score, step, max_iter=max_iter, until_saved=until_saved, on_step=update)
         return measure_attack(model, x, path, goal, method="naive",
                               params={"lr": lr, "max_iter": max_iter, "until_saved": until_saved})
@@ -162,6 +164,7 @@ def _bounded(model: nn.Module, x: torch.Tensor, target: Labels | None, label: La
     scale = pixel_scale(x) / 255  # model-input units per unit of the 0–1 image, as std
     radius, stride = eps / scale, alpha / scale
     with frozen_eval(model), reporting(progress, steps, desc=method) as update:
+        model = layout.runner(model)  # the layout fastest on its device; the caller's model is not changed
         start = x.clone()
         if labels is None or random_start:  # one forward of x serves both: the default label, and who is done
             with torch.no_grad():

@@ -1,6 +1,7 @@
 """Run a model in the memory layout fastest on its device, without changing the caller's model.
 
-``runner(model)`` returns what an algorithm should call instead of ``model``: the model itself, or a cached
+Every algorithm (saliency, SmoothGrad, integrated gradients, occlusion, linearity, the attacks, class
+visualization) calls ``runner(model)`` once per call. It returns what to call instead of ``model``: the model itself, or a cached
 copy whose 4-D convolution weights are channels_last (every other parameter and buffer is *shared* with the
 caller's model, not copied), wrapped so that it takes and returns tensors in the caller's layout. Measured
 on the 2-core CPU (``benchmarks/bench_layout.py``, README Speed): forward + input gradient in 0.66-0.77x the
@@ -59,7 +60,8 @@ class Converted(nn.Module):
         x = x.contiguous(memory_format=self.memory_format) if x.ndim == 4 else x
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             out = self.fast(x)
-        return out.float() if isinstance(out, torch.Tensor) and out.is_floating_point() else out
+        half = (torch.bfloat16, torch.float16)  # bf16 autocast's logits back in float32; float64 stays float64
+        return out.float() if isinstance(out, torch.Tensor) and out.dtype in half else out
 
 
 @contextmanager

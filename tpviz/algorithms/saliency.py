@@ -9,6 +9,7 @@ from torch import nn
 
 from .. import validate
 from ..errors import InputError
+from . import layout
 from .gradients import finite_result, forward, input_gradient, score
 from .inputs import Labels, as_labels, check_device, check_images
 from .progress import Progress, reporting
@@ -33,7 +34,7 @@ def saliency_maps(model: nn.Module, x: torch.Tensor, y: Labels) -> torch.Tensor:
     """
     x, labels = _prepare(model, x, y)
     with frozen_eval(model):
-        grad, logits = input_gradient(model, x, labels)
+        grad, logits = input_gradient(layout.runner(model), x, labels)  # fastest layout; model unchanged
     finite_result(logits, "model's scores")
     return finite_result(grad.abs().amax(dim=1), "saliency maps")
 
@@ -47,11 +48,12 @@ def _gradients_of_copies(model: nn.Module, x: torch.Tensor, labels: torch.Tensor
     ``make(image_index, copy_index)`` builds the (B, 3, H, W) variants; call inside ``frozen_eval``.
     """
     total = x.shape[0] * copies
+    fast = layout.runner(model)
     with reporting(progress, total, desc=desc) as update:
         for start in range(0, total, batch_size):
             flat = torch.arange(start, min(start + batch_size, total), device=x.device)
             image, copy = flat // copies, flat % copies
-            grad, _ = input_gradient(model, make(image, copy), labels[image])
+            grad, _ = input_gradient(fast, make(image, copy), labels[image])
             yield image, grad
             update(int(flat[-1]) + 1)
 
@@ -127,7 +129,8 @@ def ig_completeness(model: nn.Module, x: torch.Tensor, y: Labels, attributions: 
         raise InputError(f"attributions must be integrated_gradients(model, x, y) of shape {tuple(x.shape)}, got {shape}")
     base = torch.zeros_like(x) if baseline is None else _check_baseline(baseline, x)
     with frozen_eval(model), torch.no_grad():
-        gap = score(forward(model, x), labels) - score(forward(model, base), labels)
+        fast = layout.runner(model)  # the layout integrated_gradients ran in
+        gap = score(forward(fast, x), labels) - score(forward(fast, base), labels)
     return attributions.flatten(1).sum(dim=1), gap
 
 
