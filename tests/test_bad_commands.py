@@ -67,6 +67,48 @@ def test_an_out_folder_holding_a_student_s_notebooks_is_refused(tmp_path: Path, 
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("cwd, argv, folder", [
+    (".", ["alice", "--out", "bob/grading"], "bob"),                         # inside another student's folder
+    (".", ["alice/", "--out", "bob/tp/grading"], "bob"),                     # deeper inside it
+    (".", ["alice", "--out", "carol/grading"], "carol"),                     # notebooks one level further down
+    ("bob", ["../alice"], "bob"),                                            # run from inside a student's folder
+    ("bob/tp", ["../../alice", "--out", "../grading"], ".."),                # --out goes up into bob
+    (".", ["alice/01_saliency_maps.ipynb", "--out", "bob/g"], "bob"),        # one file given, not the folder
+], ids=["sibling", "deeper", "nested-notebooks", "cwd-is-a-student", "up-into-a-student", "file-given"])
+def test_an_out_inside_a_student_s_folder_that_was_not_graded_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cwd: str,
+        argv: list[str], folder: str):
+    _class(tmp_path, "alice", "bob")
+    (tmp_path / "bob" / "tp").mkdir()
+    put(tmp_path / "carol" / "tp1" / "01.ipynb", fill(template(1), answers("q1")))
+    monkeypatch.chdir(tmp_path / cwd)
+    before = snapshot(tmp_path)
+    assert main(["grade", *argv]) == 2
+    err = capsys.readouterr().err
+    shown = str(tmp_path / folder) if cwd == folder else folder  # the current folder is named in full
+    assert f"lies inside {shown}, which holds notebooks (.ipynb) that were not passed to tpviz grade" in err, err
+    assert "choose an --out outside the submissions, e.g. --out grading" in err and err.count("\n") == 1
+    assert snapshot(tmp_path) == before and not (tmp_path / "bob" / "grading").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["alice", "bob", "--out", "grading"],            # beside the students: the usual way
+    ["class/alice", "--out", "class/alice-grading"],  # beside the one graded, in a folder holding only it
+    ["a.ipynb", "b.ipynb", "--out", "grading"],      # a flat folder of notebooks, each one given
+    ["alice", "--out", "old/grading"],               # a folder grade wrote earlier, among others
+], ids=["beside", "beside-the-only-one", "flat", "grade-s-own"])
+def test_an_out_beside_the_submissions_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]):
+    _class(tmp_path, "alice", "bob")
+    _class(tmp_path / "class", "alice")
+    for name in ("a", "b"):
+        put(tmp_path / f"{name}.ipynb", fill(template(1), answers("q1")))
+    (tmp_path / "old" / "grading").mkdir(parents=True)
+    (tmp_path / "old" / "grading" / ".tpviz-grade").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["grade", *argv]) == 0
+    assert (tmp_path / argv[-1] / "grades.csv").is_file()
+
+
 def test_links_out_of_a_folder_loops_and_dangling_links_are_flagged_and_everyone_else_graded(tmp_path: Path):
     subs = _class(tmp_path / "subs", "alice")
     put(tmp_path / "instructor" / "key.ipynb", fill(template(1), answers("q1")))

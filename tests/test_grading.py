@@ -459,7 +459,7 @@ def test_run_writes_both_files_and_returns_0(tmp_path, monkeypatch, capsys):
                 "contain them"),
     (["missing"], "missing: no such file or folder. Pass submitted notebooks (.ipynb) or folders of them."),
     (["s", "--out", "s/grading"], "--out s/grading lies inside the submissions (s): tpviz grade never writes among "
-                                  "the submissions; pass an output folder elsewhere"),
+                                  "the submissions; choose an --out outside the submissions, e.g. --out grading"),
     (["s", "--out", "s"], "--out s lies inside the submissions (s)"),
     (["s", "--out", "s/a.ipynb"], "--out s/a.ipynb: exists and is not a folder"),
     (["s", "--max-mb", "0"], "--min-words 10 / --max-mb 0: use a count >= 0 and a size > 0"),
