@@ -45,8 +45,25 @@ def test_a_glob_that_hands_an_option_file_to_grade_is_refused(tmp_path: Path, mo
     before = snapshot(tmp_path)
     assert main(["grade", *argv]) == 2
     err = capsys.readouterr().err
-    assert f"this folder holds an entry named '{argv[0]}', which was not graded" in err and "tpviz grade -- *" in err
+    assert f"an entry of this folder is named {argv[0]!r}" in err and "the shell's *" in err
+    assert f"rename or remove the entry named {argv[0]!r}" in err and "tpviz grade -- *" in err and "./*" in err
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["submissions/"],                                    # nothing globbed: the stray file is no option
+    ["submissions", "--out", "grading"],                 # --out typed, but the folder holds more than the arguments
+    ["--", "--out", "submissions"],                      # after --, the file is a submission (reported unreadable)
+], ids=["no-glob", "typed-out", "double-dash"])
+def test_a_stray_option_named_file_blocks_only_a_glob(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      argv: list[str]):
+    _class(tmp_path / "submissions", "alice", "bob")
+    (tmp_path / "--out").write_text("a stray file")
+    (tmp_path / "notes.txt").write_text("not an argument")
+    monkeypatch.chdir(tmp_path)
+    assert main(["grade", *argv]) == 0
+    rows = {row[0] for row in csv.reader(io.StringIO((tmp_path / "grading" / "grades.csv").read_text("utf-8-sig")))}
+    assert {"alice", "bob"} <= {name.split("/")[-1] for name in rows}
 
 
 def test_after_a_double_dash_every_name_is_graded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from .submissions import collect
     from .where import check_option_files, check_out
 
-    options = ["--" + name.replace("_", "-") for name in vars(args) if name not in ("paths", "command", "run")]
-    check_option_files(args.paths, options)  # first: a student's name may be what --out or --rubric holds
+    options = ["--" + name.replace("_", "-") for name in vars(args) if name not in ("paths", "command", "run", "argv")]
+    check_option_files(getattr(args, "argv", None), options)  # first: a student's name may be what --out holds
     if not args.paths:
         raise InputError(f"no notebooks given: {WHAT_TO_PASS}")
     if args.min_words < 0 or not args.max_mb > 0:

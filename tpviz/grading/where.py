@@ -5,14 +5,15 @@ over as the value of ``--out`` (a file named ``--out`` in the folder graded does
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import InputError
 
 ELSEWHERE = "choose an --out outside the submissions, e.g. --out grading"
-GLOB_FIX = ("run `tpviz grade -- *` (after `--` every name is a submission) or `tpviz grade ./*` instead, and pass "
-            "--out before the `--`")
+GLOB_FIX = ("put `--` before the globbed names, `tpviz grade -- *` (after `--` every name is a submission; give "
+            "--out before it), or write `tpviz grade ./*`")
 WALK_LIMIT = 10_000  # folders looked into when searching one folder for notebooks: a huge tree is not searched
 
 
@@ -43,25 +44,30 @@ def check_out(out: Path, paths: Sequence[str], *, record: str) -> None:
                          f"among the submissions; {ELSEWHERE}")
 
 
-def check_option_files(paths: Sequence[str], options: Iterable[str]) -> None:
-    """Refuse to run when an entry of the current folder is named like one of the command's ``options`` (or an
-    abbreviation argparse accepts, or ``--out=...``) and is not among the ``paths``: the shell's ``*`` passed it
-    as that option, so the next student would be taken for its value, or dropped.
+def check_option_files(argv: Sequence[str] | None, options: Iterable[str]) -> None:
+    """Refuse to run when the arguments look like the shell's ``*`` expanded in a folder holding an entry named
+    like one of the command's ``options`` (or an abbreviation argparse accepts, or ``--out=...``): an argument
+    before ``--`` is both the name of an entry of the current folder and taken as an option, and every other
+    visible entry of the folder is among the arguments. ``argv`` None (called from Python): nothing to check.
 
     Raises:
-        InputError: naming the entry and the fix.
+        InputError: naming the entry, what argparse made of it, and both fixes.
     """
-    given = {os.path.abspath(p) for p in paths}
+    if argv is None:
+        return
+    before = set(argv[:argv.index("--")] if "--" in argv else argv)
     try:
-        names = [n for n in os.listdir(".") if n.startswith("--")]
+        entries = {n for n in os.listdir(".") if not n.startswith(".")}
     except OSError:
         return
-    for name in sorted(names):
+    for name in sorted(n for n in entries & before if n.startswith("--")):
         option = next((o for o in options if _taken_as(name, o)), None)
-        if option is not None and os.path.abspath(name) not in given:
-            raise InputError(f"this folder holds an entry named {name!r}, which was not graded: the shell's * gave it "
-                             f"to tpviz grade as the option {option}, so a student would be dropped or their folder "
-                             f"written into. Nothing was written: {GLOB_FIX}")
+        if option is not None and entries <= before:
+            raise InputError(f"an entry of this folder is named {name!r}, and the arguments look like the shell's * "
+                             f"expanded here: tpviz grade read {name!r} as the option {option}, not as a submission, "
+                             "so a student would be dropped or their folder written into. Nothing was written. Either "
+                             f"rename or remove the entry named {name!r} (e.g. `mv -- {shlex.quote(name)} "
+                             f"{shlex.quote(name.lstrip('-') or 'renamed')}`), or {GLOB_FIX}")
 
 
 def _taken_as(name: str, option: str) -> bool:
