@@ -205,10 +205,19 @@ def test_a_damaged_weights_file_is_corrupt_without_torch_s_advice_or_colours(wei
     assert "\x1b" not in str(info.value) and "can still be loaded" not in str(info.value)
 
 
-def test_a_folder_where_the_weights_file_should_be(weights_dir: Path):
-    (weights_dir / "squeezenet1_1_imagenet.pth").mkdir()
-    with pytest.raises(tpviz.WeightsError, match=r"weight file .*squeezenet1_1_imagenet\.pth' is a folder, not a file"):
+@pytest.mark.parametrize("where", ["local", "hub"])
+def test_a_folder_where_the_weights_file_should_be(weights_dir: Path, monkeypatch: pytest.MonkeyPatch, where: str):
+    from tpviz.imagenet import weights
+
+    path = weights_dir / "squeezenet1_1_imagenet.pth"
+    if where == "hub":  # torch's cache: $TORCH_HOME/hub/checkpoints/<the file's name in its URL>
+        path = weights.hub_cache_path(weights.weights_url("squeezenet1_1"))
+    path.mkdir(parents=True)
+    monkeypatch.setattr(weights, "download_state_dict", lambda *a, **k: pytest.fail("downloaded past the folder"))
+    with pytest.raises(tpviz.WeightsError) as info:
         tpviz.load_model("squeezenet1_1", device="cpu")
+    assert f"weight file {str(path)!r} is a folder, not a file" in str(info.value)
+    assert "remove or rename that folder" in str(info.value)
 
 
 @pytest.mark.parametrize("env, error, match", [

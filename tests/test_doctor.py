@@ -122,6 +122,18 @@ def test_weights_found_missing_and_offline(no_weights: Path):
     assert found.status == "ok" and str(no_weights) in found.detail
 
 
+@pytest.mark.parametrize("where", ["local", "hub"])
+def test_a_folder_where_the_weights_file_should_be_is_a_fail_with_the_fix(no_weights: Path, where: str):
+    from tpviz.imagenet.weights import hub_cache_path, weights_url
+
+    path = no_weights / "squeezenet1_1_imagenet.pth" if where == "local" else \
+        hub_cache_path(weights_url("squeezenet1_1"))
+    path.mkdir(parents=True)
+    (bad,) = doctor.check_weights("squeezenet1_1")
+    assert bad.status == "FAIL" and f"{str(path)!r} is a folder, not a file" in bad.detail
+    assert bad.fix.startswith(f"remove or rename the folder {path}")
+
+
 def test_weights_folder_that_does_not_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("TPVIZ_WEIGHTS_DIR", str(tmp_path / "nope"))
     (bad,) = doctor.check_weights("vgg16")

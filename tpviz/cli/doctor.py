@@ -175,13 +175,18 @@ def check_widget_frontend(dirs: Iterable[Path] | None = None,
 def check_weights(arch: str, *, offline: bool = False) -> list[Finding]:
     """Where ``arch``'s ImageNet weights are on disk, or where the first load_model would download them."""
     from ..config import WEIGHTS_DIR_ENV, env_dir
-    from ..imagenet.weights import hub_cache_path, weights_on_disk, weights_url
+    from ..imagenet.weights import folder_in_the_way, hub_cache_path, weights_on_disk, weights_url
 
     topic = f"weights {arch}"
     folder = env_dir(WEIGHTS_DIR_ENV)
     if folder is not None and not folder.is_dir():
         return [Finding("FAIL", topic, f"${WEIGHTS_DIR_ENV} is {str(folder)!r}, which is not a folder",
                         f"point {WEIGHTS_DIR_ENV} at the folder holding {arch}_imagenet.pth, or unset it")]
+    in_the_way = folder_in_the_way(arch)
+    if in_the_way is not None:
+        return [Finding("FAIL", topic, f"{str(in_the_way)!r} is a folder, not a file, where {arch}'s weights file "
+                        "should be", f"remove or rename the folder {in_the_way} (then put the weights file there, or "
+                        f"let the first load_model({arch!r}) download it)")]
     found = weights_on_disk(arch)
     if found is not None:
         return [_loads(arch, *found)]

@@ -100,14 +100,32 @@ def download_state_dict(url: str, *, progress: bool = True) -> StateDict:
         socket.setdefaulttimeout(previous)
 
 
+def folder_in_the_way(arch: str) -> Path | None:
+    """The first place tpviz looks for ``arch``'s weights (local folder, hub cache) that holds a folder where the
+    file should be; None when there is none."""
+    local = local_weights_path(arch)
+    for path in (local, hub_cache_path(weights_url(arch))):
+        if path is not None and path.is_dir():
+            return path
+    return None
+
+
 def weights_on_disk(arch: str) -> tuple[Path, str] | None:
     """The file holding ``arch``'s ImageNet weights on this machine, and a label for it: the local
-    weights folder first, then torch's hub cache. None when neither has it (nothing is downloaded)."""
+    weights folder first, then torch's hub cache. None when neither has it (nothing is downloaded).
+
+    Raises:
+        WeightsError: a folder sits where one of those files should be (never skipped silently).
+    """
+    folder = folder_in_the_way(arch)
+    if folder is not None:
+        raise WeightsError(f"weight file {str(folder)!r} is a folder, not a file: remove or rename that folder, then "
+                           f"put {arch}'s ImageNet weights file there (or let load_model({arch!r}) download it)")
     local = local_weights_path(arch)
-    if local is not None and os.path.lexists(local):  # a folder or a broken link there is reported when read
+    if local is not None and os.path.lexists(local):  # a broken link there is reported when read
         return local, f"{WEIGHTS_DIR_ENV} ({local})"
     cached = hub_cache_path(weights_url(arch))
-    if cached.is_file():
+    if os.path.lexists(cached):  # a broken link or a pipe there is reported when read, never downloaded over
         return cached, f"torch hub cache ({cached})"
     return None
 
