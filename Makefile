@@ -32,7 +32,7 @@ test: $(STAMP)-test browser-deps
 	TPVIZ_FAST=1 $(PY) -m pytest
 
 test-browser: $(STAMP)-test browser-deps
-	TPVIZ_FAST=1 $(PY) -m pytest tests/test_browser.py tests/test_browser_explorer.py -v -rA
+	TPVIZ_FAST=1 $(PY) -m pytest tests/test_browser.py tests/test_browser_explorer.py tests/test_browser_widgets7.py -v -rA
 
 # Chromium for the browser test (Debian's package; Playwright drives it). Nothing to do when it is there,
 # when TPVIZ_CHROMIUM names another Chromium/Chrome, or with TPVIZ_SKIP_BROWSER=1 (the test then says it

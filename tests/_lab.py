@@ -1,9 +1,10 @@
 """Start and stop a private JupyterLab for the browser test: loopback port, temporary token, temporary folders.
 
-``start_lab(home)`` runs ``python -m jupyterlab`` (the test's own interpreter, i.e. ``.venv``) with its root,
-config, data, runtime, settings and workspaces folders all under ``home``, so the user's Jupyter setup is
-neither read nor touched, and nothing tries to reach the network (no news, no update check, no PyPI
-extension manager). ``stop_lab`` shuts it down with its kernels in every case, within bounded waits.
+``start_lab(home)`` runs ``python -m jupyterlab`` (the test's own interpreter, i.e. ``.venv``, or another one
+given as ``python=``, such as a venv holding JupyterLab 3 with ``lab3=True``) with its root, config, data, runtime,
+settings and workspaces folders all under ``home``, so the user's Jupyter setup is neither read nor touched, and
+nothing tries to reach the network (no news, no update check, no PyPI extension manager). ``stop_lab`` shuts it
+down with its kernels in every case, within bounded waits.
 Every process it starts has ``home`` on its command line (the kernels through their connection files), which
 is how ``processes_mentioning(home)`` finds leftovers.
 """
@@ -27,11 +28,12 @@ from typing import Any
 import psutil
 
 # JupyterLab user settings: every cell stays in the DOM (no windowing), and no news or update checks.
-LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
-}
+NO_NEWS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                               "checkForUpdates": False}}
+LAB_SETTINGS = {"@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"}, **NO_NEWS}
+# JupyterLab 3 keeps every cell in the DOM and has no windowing setting (its schema refuses one); its extension
+# manager (which searches npm from the page) is switched off here, JupyterLab 4's on the command line.
+LAB3_SETTINGS = {"@jupyterlab/extensionmanager-extension/plugin.jupyterlab-settings": {"enabled": False}, **NO_NEWS}
 
 
 @dataclass
@@ -90,32 +92,40 @@ def lab_environment(home: Path) -> dict[str, str]:
     return env
 
 
-def write_lab_settings(settings_dir: Path) -> None:
-    """Write ``LAB_SETTINGS`` into a JupyterLab user-settings folder."""
-    for name, values in LAB_SETTINGS.items():
+def write_lab_settings(settings_dir: Path, settings: dict[str, dict] = LAB_SETTINGS) -> None:
+    """Write ``settings`` (default ``LAB_SETTINGS``) into a JupyterLab user-settings folder."""
+    for name, values in settings.items():
         path = settings_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
 
 
-def start_lab(home: Path, *, timeout: float = 120) -> Lab:
+# No news, no update checks; and JupyterLab 4's read-only extension manager (JupyterLab 3 has no such switch, and
+# its server does not load the lab extension when given one).
+OFFLINE = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+LAB4_OFFLINE = ["--LabApp.extension_manager=readonly"]
+
+
+def start_lab(home: Path, *, python: str | Path = sys.executable, lab3: bool = False,
+              env: dict[str, str] | None = None, timeout: float = 120) -> Lab:
     """Start JupyterLab serving ``home/root`` on a free loopback port; return once its API answers.
 
-    Raises ``RuntimeError`` (with the log's tail) when it exits or does not answer within ``timeout`` s;
-    the process is stopped first.
+    ``python``: the interpreter that runs JupyterLab (and, through its default kernel, the notebooks);
+    ``lab3``: it is JupyterLab 3 (``LAB3_SETTINGS``, no ``LAB4_OFFLINE`` switch); ``env``: variables added
+    to the server's (and its kernels') environment. Raises ``RuntimeError`` (with the log's tail) when it exits
+    or does not answer within ``timeout`` s; the process is stopped first.
     """
     root = home / "root"
     root.mkdir(parents=True, exist_ok=True)
-    env = lab_environment(home)
-    write_lab_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
+    env = {**lab_environment(home), **(env or {})}
+    write_lab_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]), LAB3_SETTINGS if lab3 else LAB_SETTINGS)
     port, token = free_port(), secrets.token_hex(16)
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser",
+        str(python), "-m", "jupyterlab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=True",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
+        *OFFLINE, *([] if lab3 else LAB4_OFFLINE),
         # A safety net should this process be killed before it can stop the server: an idle kernel is
         # culled after 10 minutes, and the server then exits after 10 minutes without activity.
         "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",

@@ -27,22 +27,32 @@ def _python(env: Path) -> Path:
     return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-@pytest.fixture(scope="module")
-def colab_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv with ipywidgets 7.7 of its own and everything else from this environment; its python."""
-    env = tmp_path_factory.mktemp("colab") / "venv"
+def venv_over_this_one(env: Path) -> Path:
+    """A new venv at ``env`` whose own site-packages come first and this environment's after; its python."""
     venv.EnvBuilder(with_pip=False).create(env)
     py = _python(env)
     site = Path(subprocess.check_output([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                         text=True).strip())
     (site / "zz_tpviz_base.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    wheels = env.parent / "wheels"
+    return py
+
+
+def install_colab_widgets(py: Path, wheels: Path) -> None:
+    """Install ``COLAB_WIDGETS`` (no dependencies) into ``py``'s venv from the package index; skip without one."""
     got = subprocess.run([py, "-m", "pip", "download", "-q", "--no-deps", "-d", wheels, *COLAB_WIDGETS],
                          capture_output=True, text=True, timeout=300)
     if got.returncode != 0:
         pytest.skip(f"no package index reachable to fetch ipywidgets 7.7 ({got.stderr.strip().splitlines()[-1:]})")
     subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", *sorted(wheels.glob("*.whl"))],
                    check=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def colab_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with ipywidgets 7.7 of its own and everything else from this environment; its python."""
+    folder = tmp_path_factory.mktemp("colab")
+    py = venv_over_this_one(folder / "venv")
+    install_colab_widgets(py, folder / "wheels")
     return py
 
 
