@@ -11,11 +11,15 @@ import pytest
 import tpviz
 import tpviz.imagenet.data as _data
 
+PUBLIC_SOURCES = (_data.VAL_URL, _data.VAL_MIRROR, _data.VAL_ARCHIVE)  # before the fixture below replaces them
+
 
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test here contacts the internet: the second source is a missing local file, and no mirror is set."""
+    """No test here contacts the internet: the second and third sources are missing local files, and no mirror
+    is set."""
     monkeypatch.setattr(_data, "VAL_MIRROR", (tmp_path / "mirror-missing.npz").as_uri())
+    monkeypatch.setattr(_data, "VAL_ARCHIVE", (tmp_path / "archive-missing.npz").as_uri())
     monkeypatch.delenv("TPVIZ_MIRROR", raising=False)
 
 
@@ -106,3 +110,17 @@ def test_bad_count(count):
 
 def test_the_pinned_checksum_is_the_issue_s():
     assert _data.VAL_SHA256 == "35141609d22457c791e8fbe10c2d3b09ed0d6a04b669173e9fbebb0b4915cd3c"
+
+
+def test_the_archive_is_an_independent_last_source(isolated_env, monkeypatch):
+    """CS231n's https and http URLs are one host; the Internet Archive's copy is another, tried last."""
+    https, http, archive = PUBLIC_SOURCES
+    assert https.removeprefix("https") == http.removeprefix("http")
+    assert archive.startswith("https://web.archive.org/web/") and archive.endswith("id_/" + http)
+    src = _fake_val(isolated_env / "archived.npz")
+    monkeypatch.setattr(_data, "repo_data_dir", lambda: isolated_env / "repo-data")
+    monkeypatch.setattr(_data, "VAL_URL", (isolated_env / "no.npz").as_uri())
+    monkeypatch.setattr(_data, "VAL_ARCHIVE", src.as_uri())
+    monkeypatch.setattr(_data, "VAL_SHA256", hashlib.sha256(src.read_bytes()).hexdigest())
+    assert _data.val_sources()[-1] == src.as_uri()
+    assert tpviz.load_imagenet_val(count=1).labels.tolist() == [958]

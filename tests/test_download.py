@@ -157,6 +157,7 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: str) -> dic
     monkeypatch.setattr(_weights, "weights_url", lambda arch: f"{server}/ok/{arch}-{BODY_SHA[:8]}.pth")
     monkeypatch.setattr(_data, "VAL_URL", f"{server}/404/imagenet_val_25.npz")
     monkeypatch.setattr(_data, "VAL_MIRROR", f"{server}/ok/imagenet_val_25.npz")
+    monkeypatch.setattr(_data, "VAL_ARCHIVE", f"{server}/404/archive/imagenet_val_25.npz")
     monkeypatch.setattr(_data, "VAL_SHA256", BODY_SHA)
     return {"server": server}
 

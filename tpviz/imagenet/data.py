@@ -16,6 +16,9 @@ from .valfile import VAL_COUNT, VAL_FILE, read_val_file
 
 VAL_URL = "https://cs231n.stanford.edu/imagenet_val_25.npz"
 VAL_MIRROR = "http://cs231n.stanford.edu/imagenet_val_25.npz"  # the same host without TLS: sha256-checked all the same
+# An independent host: the Internet Archive's copy of that URL ("id_" asks the Wayback Machine for the original
+# bytes, the capture nearest 2020). Sha256-checked like every source; not reachable from the build machine.
+VAL_ARCHIVE = "https://web.archive.org/web/2020id_/http://cs231n.stanford.edu/imagenet_val_25.npz"
 VAL_SHA256 = "35141609d22457c791e8fbe10c2d3b09ed0d6a04b669173e9fbebb0b4915cd3c"
 
 
@@ -69,8 +72,9 @@ def find_val_file() -> Path:
 
 
 def val_sources() -> list[str]:
-    """Where the 25 images are downloaded from, in order: ``$TPVIZ_MIRROR``, CS231n's https, then http URL."""
-    return [url for url in (mirror_url(VAL_FILE), VAL_URL, VAL_MIRROR) if url]
+    """Where the 25 images are downloaded from, in order: ``$TPVIZ_MIRROR``, CS231n's https and http URL, then
+    the Internet Archive's copy (another host, for when CS231n's is down or moved)."""
+    return [url for url in (mirror_url(VAL_FILE), VAL_URL, VAL_MIRROR, VAL_ARCHIVE) if url]
 
 
 def fetch_val_file(target: Path, *, progress: Progress | None = None) -> Path:
