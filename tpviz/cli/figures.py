@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import time
 from datetime import datetime, timezone
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
                            mark=made is not None or args.force)
     finally:
         remove_if_empty(made)
-    print(f"wrote {len(entries)} figures and tables to {out}/; open {out / 'index.html'}")
+    where = out.resolve()  # absolute, and the gallery as a file:// URL: both work with spaces and non-ASCII names
+    print(f"wrote {len(entries)} figures and tables to {where}{os.sep}; open {(where / 'index.html').as_uri()}")
     return 0
 
 
