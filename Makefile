@@ -1,6 +1,6 @@
 # make figures  set up .venv (once) and write every figure of the TP to figures/ (FIGURES_ARGS=--fast: quick)
 # make test   set up .venv (once) and run every test, notebooks included (fast mode)
-# make test-browser  only the browser tests: notebook 03's sliders, the explorer's filmstrip/compare/save (JupyterLab, headless Chromium)
+# make test-browser  only the browser tests: notebook 03's sliders, the explorer's filmstrip/compare/save (JupyterLab, headless Chromium), the explorer under ipywidgets 7 (JupyterLab 3)
 # make lab    set up .venv (once) and open JupyterLab on notebooks/
 # make bench  run the benchmarks (installs the bench extra: torch-lucent, the peer they compare with)
 # make lint   ruff and mypy (installs the dev extras)
