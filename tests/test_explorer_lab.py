@@ -298,3 +298,21 @@ def test_the_explorer_leaves_the_models_as_found(tmp_path: Path):
     ex.saver.save()
     for k, m in models.items():
         _assert_same(before[k], _snapshot(m, x))
+
+
+def test_on_a_cpu_the_grid_is_computed_a_few_settings_at_a_time(monkeypatch):
+    """Memory: the explorer's default batch on a CPU is small (README, Speed: peak RSS of SqueezeNet's grid)."""
+    import tpviz.widgets.live as live
+    from tpviz.widgets.factory import CPU_BATCH, default_batch
+
+    assert default_batch({"a": TinyConv()}) == CPU_BATCH == 4
+    assert default_batch({"a": TinyConv().to("meta")}) == 32
+    batches, real = [], live.sweep_grid
+    monkeypatch.setattr(live, "sweep_grid", lambda *a, **k: batches.append(k["batch_size"]) or real(*a, **k))
+    ex = explorer(TinyConv(), classes=[1], lr=[1, 2, 3], l2_reg=[1e-4, 1e-2, 1], iterations=[2], size=16,
+                  max_jitter=2, background=False)
+    try:
+        ex.refresh()
+    finally:
+        ex.close()
+    assert batches and set(batches) == {CPU_BATCH}

@@ -17,12 +17,16 @@ from ..errors import InputError
 from .studio import Explorer
 from .view import check_classes, check_models
 
+# Settings computed at once on a CPU: at 4, SqueezeNet's TP grid peaks at ~0.9 GB instead of ~1.1 GB at 8 (the
+# 8 settings after the first in one batch), for about the same time per image (README, Speed).
+CPU_BATCH = 4
+
 
 def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str | Sequence[int | str] = ("snail",),
              starts: Mapping[str, Init] | None = None, lr: Sequence[float] = TP.lrs,
              l2_reg: Sequence[float] = TP.l2s, iterations: Sequence[int] = TP.iteration_counts,
              blur_every: int | None = 10, blur_sigma: float = 0.5, max_jitter: int = 16, seed: int = TP.seed,
-             size: int = 224, batch_size: int = 32, display_size: int | None = None,
+             size: int = 224, batch_size: int | None = None, display_size: int | None = None,
              background: bool = True) -> Explorer:
     """A live explorer of class visualizations: sliders over the grid ``lr`` x ``l2_reg`` x ``iterations``.
 
@@ -48,7 +52,8 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
         lr, l2_reg, iterations: the grid's values, one slider each; the sliders start at the TP's setting
             (lr 5, L2 1e-3, 200 iterations) or the grid value nearest to it.
         blur_every, blur_sigma, max_jitter, seed, size: as for ``tpviz.class_visualization``.
-        batch_size: at most this many settings are computed at once.
+        batch_size: at most this many settings are computed at once; default ``CPU_BATCH`` on a CPU (peak memory
+            under 1 GB for SqueezeNet's grid: ``benchmarks/bench_classviz.py``), 32 elsewhere.
         display_size: the image's size on screen in pixels (nearest-neighbour upscaling); default: ``size``
             times the smallest factor that reaches 448 (448 for the TP's 224: readable on a laptop).
 
@@ -61,7 +66,7 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
     grid = {"lr": lrs, "l2_reg": l2s, "iterations": its}
     settings = AscentSettings(lr=lrs[0], l2_reg=l2s[0], iterations=max(its), blur_every=blur_every,
                               blur_sigma=blur_sigma, max_jitter=max_jitter, seed=seed, size=size)
-    batch_size = validate.count(batch_size, "batch_size")
+    batch_size = default_batch(named) if batch_size is None else validate.count(batch_size, "batch_size")
     size = settings.size
     display_size = size * math.ceil(448 / size) if display_size is None else \
         validate.count(display_size, "display_size", high=4096)
@@ -76,3 +81,9 @@ def explorer(models: nn.Module | Mapping[str, nn.Module], *, classes: int | str 
                     display_size=display_size, background=validate.flag(background, "background"))
 
 
+
+
+def default_batch(models: Mapping[str, nn.Module]) -> int:
+    """``CPU_BATCH`` when any model runs on a CPU (memory is the laptop's), else 32."""
+    devices = {p.device.type for m in models.values() for p in list(m.parameters())[:1]}
+    return CPU_BATCH if not devices or "cpu" in devices else 32
