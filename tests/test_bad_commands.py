@@ -126,6 +126,22 @@ def test_an_out_beside_the_submissions_is_fine(tmp_path: Path, monkeypatch: pyte
     assert (tmp_path / argv[-1] / "grades.csv").is_file()
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["", "alice"], "'' is not a path (an empty argument): pass the submitted notebooks"),
+    (["alice", " "], "' ' is not a path (an empty argument)"),
+    (["alice", "--out", ""], "--out '' is not a path (an empty argument): pass a folder, e.g. --out grading"),
+    (["alice", "--out", "~no_such_user_tpviz/g"], "--out '~no_such_user_tpviz/g': Could not determine home directory"),
+], ids=["empty-path", "blank-path", "empty-out", "unknown-home"])
+def test_an_empty_path_or_an_unknown_home_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], argv: list[str], message: str):
+    monkeypatch.chdir(_class(tmp_path, "alice"))
+    before = snapshot(tmp_path)
+    assert main(["grade", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert snapshot(tmp_path) == before
+
+
 def test_links_out_of_a_folder_loops_and_dangling_links_are_flagged_and_everyone_else_graded(tmp_path: Path):
     subs = _class(tmp_path / "subs", "alice")
     put(tmp_path / "instructor" / "key.ipynb", fill(template(1), answers("q1")))

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as err:  # mistune comes with the grade extra only
         raise InputError(f"tpviz grade needs {err.name}, which is not installed: pip install \"tpviz[grade]\" "
                          "(or -e \".[grade]\" in the kit's folder)") from None
+    from ..files.read import user_path
     from ..files.write import make_folder, write_file
     from ..validate import number
     from .rubric import load_rubric
@@ -70,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
     if args.min_words < 0 or not args.max_mb > 0:
         raise InputError(f"--min-words {args.min_words} / --max-mb {args.max_mb:g}: use a count >= 0 and a size > 0")
     number(args.max_mb, "--max-mb", high=MAX_MB_LIMIT, hint=f"(in MB; the default is {MAX_MB:g})")
-    out = Path(args.out).expanduser()
+    blank = next((p for p in args.paths if not p.strip()), None)
+    if blank is not None:
+        raise InputError(f"{blank!r} is not a path (an empty argument): {WHAT_TO_PASS}")
+    if not args.out.strip():
+        raise InputError(f"--out {args.out!r} is not a path (an empty argument): pass a folder, e.g. --out grading")
+    out = user_path(args.out, "--out")  # "~" expanded, "~nobody" refused
     check_out(out, args.paths, record=RECORD)
     rubric = load_rubric(args.rubric)
     submissions = collect(args.paths, rows=args.rows, max_mb=args.max_mb, min_words=args.min_words)
