@@ -124,17 +124,18 @@ def test_figures(room: Path, argv: list[str]):
 
 
 @PROFILE
-@given(argv=_argv("download", values=VALUES.filter(lambda v: NO_HOME not in v)))  # see the xfail below
+@given(argv=_argv("download"))
 @example(argv=["download", "--to", UNDECODABLE])
 def test_download(room: Path, argv: list[str]):
     _check(argv)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason="tpviz/cli/download.py expands --to with "
-                   "Path.expanduser(), which raises RuntimeError for an unknown user's ~; files.read.user_path "
-                   "turns it into an InputError (as tpviz figures and tpviz grade do)")
-def test_download_to_an_unknown_user_s_home(room: Path):
-    _check(["download", "--to", NO_HOME])
+@pytest.mark.parametrize("to", [NO_HOME, "", "  ", "https://example.org/x"])
+def test_download_to_an_unknown_user_s_home_an_empty_path_or_a_url(room: Path, to: str, capsys):
+    before = sorted(map(str, room.rglob("*")))
+    _check(["download", "--to", to])
+    assert main(["download", "--to", to]) == 2 and "--to" in capsys.readouterr().err
+    assert sorted(map(str, room.rglob("*"))) == before, "a refused --to creates nothing"
 
 
 @PROFILE

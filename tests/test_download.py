@@ -242,3 +242,13 @@ def test_python_m_tpviz_download_help():
     out = subprocess.run([sys.executable, "-m", "tpviz", "download", "--help"], capture_output=True, text=True,
                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
     assert out.returncode == 0 and "--to DIR" in out.stdout
+
+
+def test_a_folder_where_a_file_goes_is_named_before_anything_is_downloaded(sources, tmp_path: Path, capsys):
+    folder = tmp_path / "lab"
+    (folder / "squeezenet1_1_imagenet.pth").mkdir(parents=True)
+    assert main(["download", "--models", "squeezenet1_1", "--to", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"{folder / 'squeezenet1_1_imagenet.pth'} is a folder" in err and "remove or rename it" in err, err
+    assert "Traceback" not in err and (folder / "squeezenet1_1_imagenet.pth").is_dir()
+    assert (folder / "imagenet_val_25.npz").read_bytes() == BODY, "the other files are still fetched"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..config import DATA_DIR_ENV, WEIGHTS_DIR_ENV, mirror_url
 from ..errors import InputError
+from ..files.read import user_path
 from .progress import StageProgress
 
 HELP = "download the models' ImageNet weights and the 25 sample images into one folder (for offline labs)"
@@ -35,12 +36,12 @@ class Item:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
                         help="comma-separated torchvision model names (default: %(default)s)")
-    parser.add_argument("--to", required=True, type=Path, metavar="DIR",
+    parser.add_argument("--to", required=True, metavar="DIR",
                         help="the folder to fill (made if missing; complete files are kept, partial ones resumed)")
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = Path(args.to).expanduser().resolve()
+    folder = user_path(args.to, "--to").resolve()  # ~ expanded; empty, a URL or an unknown ~user refused
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--to {str(args.to)!r} is a file: name a folder (it is made if missing)")
     items = catalog(parse_models(args.models))
@@ -116,6 +117,8 @@ def fetch_item(item: Item, folder: Path, progress: Callable[[int, int], None]) -
     if target.is_file() and item.check(target, file_sha256(target)) is None:
         print("    already there, checked", file=sys.stderr)
         return None
+    if target.exists() and not target.is_file():  # checked before downloading hundreds of MB for nothing
+        return f"{target} is a folder (or another non-file): remove or rename it, then run the same command again"
     reasons = []
     for url in item.sources:
         try:
