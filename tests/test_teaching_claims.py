@@ -126,3 +126,22 @@ def test_rubric_names_the_misconceptions_the_review_found():
     assert "average over positions" in wrong["q8"]  # SqueezeNet's average-pooled head
     assert "seed" in wrong["q9"]  # chaos, not a knob's effect
     assert "strongly active" in wrong["q2"] and "deeper" in wrong["q4"] and "deeper" in wrong["q11"]
+
+
+TIME_CLAIM = re.compile(r"full mode: (about|under) \d+(\.\d+)? ?(s|min)\b.*\(readme, \"notebook times\"\)\.$")
+
+
+@pytest.mark.parametrize("section", sorted(NB))
+def test_each_long_cell_says_how_long_it_takes_with_its_source(section):
+    """A cell with a progress bar (or the explorer) is a long one: the markdown just before it says how long it
+    takes in full mode on a 2-core CPU, citing the README's table (measured with benchmarks/notebook_times.py)."""
+    notebook = cells(section)
+    long = [i for i, c in enumerate(notebook) if c["cell_type"] == "code"
+            and ("progress=True" in text_of(c) or "explorer(" in text_of(c))]
+    assert long, "each notebook has long cells"
+    readme = squash((NB[section].parent.parent / "README.md").read_text(encoding="utf-8"))
+    assert "benchmarks/notebook_times.py" in readme and "## notebook times" in readme
+    for i in long:
+        before = squash(text_of(notebook[i - 1]))
+        assert notebook[i - 1]["cell_type"] == "markdown" and TIME_CLAIM.search(before), \
+            f"{NB[section].name} cell {i} ({text_of(notebook[i])[:50]!r}): its markdown must say how long it takes"
