@@ -216,3 +216,28 @@ def test_displaying_shows_the_setting_on_screen_at_once_then_the_rest_fills_in(b
     ex.wait(WAIT)
     assert len(blocks["done"]) == 3 and ex.status.value.startswith("ready")
     ex.close()
+
+
+def test_the_worker_runs_torch_on_one_openmp_thread_and_leaves_the_main_thread_s_alone():
+    """A second OpenMP pool (the worker's) makes libgomp stop spinning, which slowed the main thread's torch
+    work ~1.9x (tpviz/algorithms/openmp.py): the worker's parallel regions use one thread, the main's keep theirs."""
+    import threading
+
+    from tpviz.algorithms.openmp import one_openmp_thread
+    from tpviz.widgets.background import Worker
+
+    main_threads = torch.get_num_threads()
+    seen: list[int] = []
+    jobs = [lambda: seen.append(torch.get_num_threads())]
+    worker = Worker(lambda: jobs.pop() if jobs else None, on_error=lambda err: seen.append(-1), on_interrupt=lambda: None)
+    worker.wake()
+    worker.wait(30)
+    worker.stop()
+    if main_threads > 1:
+        assert seen == [1], seen
+    assert torch.get_num_threads() == main_threads
+    other: list[int] = []
+    thread = threading.Thread(target=lambda: other.append(one_openmp_thread() and torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert other in ([1], [False]), other

@@ -21,6 +21,8 @@ from contextlib import suppress
 from types import FrameType
 from typing import Any
 
+from ..algorithms.openmp import one_openmp_thread
+
 Job = Callable[[], None]
 
 _workers: weakref.WeakSet[Worker] = weakref.WeakSet()
@@ -135,6 +137,7 @@ class Worker:
                 self._waiters -= 1
 
     def _run(self) -> None:
+        one_openmp_thread()  # a second pool of OpenMP threads would slow the kernel's own torch work (openmp.py)
         while True:
             with self._cond:
                 if self._interrupted:
