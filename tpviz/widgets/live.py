@@ -168,8 +168,8 @@ class Explorer(Controls, StatusArea):
                 if running is not None and running.key != key:
                     self._worker.cancel()  # a new model, class or start goes first
         if self._background and self._inline and grid is None:  # first display: the setting on screen here
-            self._inline = self._background = False  # (torch ran ~1.7x slower on a second thread, 2 threads on
-            try:  # 2 cores); the worker has not started: never two computations at once
+            self._inline = self._background = False  # (the main thread is torch's fastest: algorithms/openmp.py);
+            try:  # the worker has not started: never two computations at once
                 self._fill(self._plan.next())  # type: ignore[arg-type]
             finally:
                 self._background = True
