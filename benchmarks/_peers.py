@@ -4,6 +4,7 @@ defaults, frozen model), a minimal CS231n loop, and the FLOP floor measured on t
 from __future__ import annotations
 
 import copy
+import math
 import random
 import time
 from pathlib import Path
@@ -73,6 +74,33 @@ def flop_floor(model: nn.Module, device: torch.device, repeats: int = 30) -> tup
             times.append(time.perf_counter() - t0)
     rate = flops / min(times)
     return 2 * forward_flops / rate, rate / 1e9, f"{name} {tuple(conv.weight.shape)} ({flops / 1e6:.0f} MFLOP)"
+
+
+def conv_floor(model: nn.Module, device: torch.device, repeats: int = 20) -> float:
+    """Seconds: every convolution's forward + input gradient, each timed alone at batch 1 in channels_last (best
+    of ``repeats``) and summed: what the conv kernels themselves cost at the model's layer shapes, without the
+    ReLUs, pooling, concatenations and autograd around them."""
+    inputs: dict[str, tuple[nn.Conv2d, torch.Size]] = {}
+    handles = [m.register_forward_hook(lambda m, i, o, name=name: inputs.__setitem__(name, (m, i[0].shape)))
+               for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            model(torch.randn(1, 3, 224, 224, device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    total = 0.0
+    for conv, shape in inputs.values():
+        conv = copy.deepcopy(conv).to(memory_format=torch.channels_last).requires_grad_(False)
+        leaf = torch.randn(shape, device=device).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        best = math.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = conv(leaf)
+            torch.autograd.grad(out, leaf, torch.ones_like(out))
+            best = min(best, time.perf_counter() - t0)
+        total += best
+    return total
 
 
 def peak_rss_mb() -> float:

@@ -33,7 +33,7 @@ import sys
 import time
 
 import torch
-from _peers import flop_floor, lucent_run, minimal_loop, peak_rss_mb
+from _peers import conv_floor, flop_floor, lucent_run, minimal_loop, peak_rss_mb
 from _timing import bare, benchmark_model, timed
 
 import tpviz
@@ -99,18 +99,22 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
     med = timed(fns, repeats, device)
     per = {name: (med[f"{name} S"] - med[f"{name} 1"]) / (steps - 1) for name in peers}
     floor, rate, conv = flop_floor(model, device)
+    convs = conv_floor(model, device)
     print(f"(b) one class-visualization iteration, batch 1, median of {repeats}, same run, alternating "
           f"((iterations={steps} - iterations=1) / {steps - 1})")
     for name, seconds in per.items():
         print(f"  {name:28s} {seconds * 1000:7.1f} ms   x{seconds / per['tpviz']:.2f} tpviz")
     print(f"  {'bare forward+input-grad':28s} {med['bare'] * 1000:7.1f} ms   (plain layout)")
     print(f"  {'FLOP floor':28s} {floor * 1000:7.1f} ms   (2 x forward FLOPs at {rate:.0f} GFLOP/s, {conv})")
+    print(f"  {'convolutions alone':28s} {convs * 1000:7.1f} ms   (each conv's forward + input gradient timed alone, "
+          f"summed: x{convs / floor:.2f} the FLOP floor)")
     for what, ratio, goal in (("tpviz / lucent", per["tpviz"] / per["lucent render_vis"], 0.55),
                               ("tpviz / FLOP floor", per["tpviz"] / floor, 3.0),
+                              ("tpviz / convolutions alone", per["tpviz"] / convs, None),
                               ("tpviz / minimal loop", per["tpviz"] / per["minimal CS231n loop"], None),
                               ("tpviz / plain layout", per["tpviz"] / per["tpviz, plain layout"], None)):
         verdict = "" if goal is None else f" (goal <= {goal}): {'OK' if ratio <= goal else 'ABOVE GOAL'}"
-        print(f"  ratio {what:22s} = {ratio:.2f}{verdict}")
+        print(f"  ratio {what:26s} = {ratio:.2f}{verdict}")
 
 
 def explorer_grid(model: torch.nn.Module, scale: int) -> tuple[float, float]:
