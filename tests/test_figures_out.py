@@ -97,10 +97,12 @@ def test_a_read_only_parent_is_a_clear_error(tiny_run: Path, capsys):
         locked.chmod(0o755)
 
 
-def test_a_folder_that_cannot_be_created_leaves_nothing_behind(tiny_run: Path, capsys, monkeypatch):
-    """A parent that is a file: the error names it, and the folders made on the way are removed again."""
+def test_a_folder_that_cannot_be_created_leaves_nothing_behind(tiny_run: Path, capsys):
+    """A parent that is a file (behind a folder the run would make): the error names it, and nothing is left."""
     (Path.cwd() / "notes").write_text("mine")
-    assert main(["figures", "--fast", "--out", "notes/figs"]) == 2
+    before = sorted(map(str, Path.cwd().rglob("*")))
+    assert main(["figures", "--fast", "--out", "new/../notes/figs"]) == 2
     err = capsys.readouterr().err
     assert "notes" in err and "Traceback" not in err, err
     assert (Path.cwd() / "notes").read_text() == "mine"
+    assert sorted(map(str, Path.cwd().rglob("*"))) == before, "no folder made on the way is left behind"

@@ -36,6 +36,7 @@ def make_folder(folder: Any, what: str) -> Path | None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
+        remove_if_empty(top)  # the parents made before the failure (e.g. new/ of new/../a-file/out)
         raise InputError(cannot_write(path, what, err)) from None
     return top
 

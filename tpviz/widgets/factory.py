@@ -17,8 +17,9 @@ from ..errors import InputError
 from .studio import Explorer
 from .view import check_classes, check_models
 
-# Settings computed at once on a CPU: at 4, SqueezeNet's TP grid peaks at ~0.9 GB instead of ~1.1 GB at 8 (the
-# 8 settings after the first in one batch), for about the same time per image (README, Speed).
+# Settings computed at once on a CPU: at 4, SqueezeNet's TP grid peaks at 0.88 GB instead of 1.04 GB at 8 (the
+# 8 settings after the first in one batch), but fills in ~70 s instead of ~53 s (README, Speed): memory first on a
+# laptop; explorer(..., batch_size=8) trades it back.
 CPU_BATCH = 4
 
 
