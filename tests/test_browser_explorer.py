@@ -81,7 +81,9 @@ def back_to_the_grid(explorer) -> None:
 
 def outlined(explorer) -> list[str]:
     """The filmstrip's outlined thumbnails, by their button's text."""
-    return [t.inner_text().strip() for t in explorer.locator(".tpviz-thumb.tpviz-current .tpviz-thumb-button").all()]
+    # all_inner_texts reads every match in one call: the filmstrip re-renders while the grid fills, and an element
+    # found first and read later may be gone (inner_text would then wait for it until its timeout)
+    return [t.strip() for t in explorer.locator(".tpviz-thumb.tpviz-current .tpviz-thumb-button").all_inner_texts()]
 
 
 def filmstrip_follows_the_slider(explorer) -> None:
@@ -97,8 +99,9 @@ def filmstrip_follows_the_slider(explorer) -> None:
     tb.wait_until(lambda: "along the L2 weight" in strip.inner_text() and len(outlined(explorer)) == 1
                   and outlined(explorer)[0].startswith("L2="), "slider",
                   lambda: f"after moving L2, the filmstrip reads {strip.inner_text()!r}")
-    other = next(b for b in strip.locator(".tpviz-thumb-button").all() if b.inner_text().strip() not in outlined(explorer))
-    chosen = other.inner_text().strip()
+    shown = [t.strip() for t in strip.locator(".tpviz-thumb-button").all_inner_texts()]
+    chosen = next(t for t in shown if t not in outlined(explorer))
+    other = strip.locator(".tpviz-thumb-button").filter(has_text=re.compile(f"^\\s*{re.escape(chosen)}\\s*$"))
     other.focus()
     other.press("Enter")
     tb.wait_until(lambda: outlined(explorer) == [chosen] and f"{chosen} " in explorer.locator(".tpviz-title").inner_text(),
