@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..imagenet.images import pixel_bounds
 from . import layout
 from .gradients import finite_result, forward, input_gradient, score, unit_step
+from .head import only_classes
 from .transforms import gaussian_blur, jitter
 
 OnStep = Callable[[int, torch.Tensor], None]
@@ -107,7 +108,9 @@ def ascend(model: nn.Module, start: torch.Tensor, labels: torch.Tensor, settings
     is called after each iteration t = 1..iterations.
     """
     s = settings
-    fast = layout.runner(model)  # the layout fastest on the model's device (layout.py); the model is not changed
+    # the layout fastest on the model's device (layout.py), computing only the labels' scores (head.py);
+    # the model is not changed
+    fast, index = only_classes(layout.runner(model), labels)
     rng = random.Random(s.seed)
     img = start.detach().clone()
     kept: dict[int, torch.Tensor] = {0: img.clone()} if 0 in snapshots else {}
@@ -115,8 +118,8 @@ def ascend(model: nn.Module, start: torch.Tensor, labels: torch.Tensor, settings
     for t in range(s.iterations):
         dx, dy = rng.randint(0, s.max_jitter), rng.randint(0, s.max_jitter)
         run = None if stop is None or bool((stop > t).all()) else (stop > t).nonzero()[:, 0]
-        cur, y, step_len, l2 = (img, labels, lr, l2_reg) if run is None else \
-            (img[run], labels[run], lr[run], l2_reg[run])
+        cur, y, step_len, l2 = (img, index, lr, l2_reg) if run is None else \
+            (img[run], index[run], lr[run], l2_reg[run])
         moved = jitter(cur, dx, dy)
         grad, _ = input_gradient(fast, moved, y)
         grad.addcmul_(moved, l2.view(-1, 1, 1, 1), value=-2)  # + d/dx of -l2·||x||², exact

@@ -124,14 +124,22 @@ def like(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return grad if grad.stride() == x.stride() else torch.empty_like(x).copy_(grad)
 
 
+def hook_free(model: nn.Module) -> bool:
+    """True when ``model`` and every submodule are in eval mode and no hook (theirs or global) would see them:
+    then a copy or a part of the model computes what the model would."""
+    hooks = nn.modules.module
+    if (hooks._global_forward_hooks or hooks._global_forward_pre_hooks or hooks._global_backward_hooks
+            or hooks._global_backward_pre_hooks):
+        return False
+    return not any(m.training or m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
+                   or getattr(m, "_backward_pre_hooks", None) for m in model.modules())
+
+
 def _eligible(model: nn.Module) -> bool:
     params = list(model.parameters())
     if not params or params[0].device.type not in CHANNELS_LAST_DEVICES or not any(p.ndim == 4 for p in params):
         return False
-    if nn.modules.module._global_forward_hooks or nn.modules.module._global_backward_hooks:
-        return False
-    return not any(m.training or m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-                   or getattr(m, "_backward_pre_hooks", None) for m in model.modules())
+    return hook_free(model)
 
 
 def _signature(model: nn.Module) -> Signature:

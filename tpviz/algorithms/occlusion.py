@@ -8,6 +8,7 @@ from torch import nn
 from .. import validate
 from . import layout
 from .gradients import forward, score
+from .head import only_classes
 from .inputs import Labels, as_labels, check_device, check_images, check_label_range
 from .progress import Progress, reporting
 from .scope import frozen_eval
@@ -42,10 +43,11 @@ def occlusion(model: nn.Module, x: torch.Tensor, y: Labels, *, patch: int = 32, 
     for r, c in spots:
         covered[r:r + patch, c:c + patch] += 1
     with frozen_eval(model), torch.no_grad(), reporting(progress, total, desc="occlusion") as update:
-        model = layout.runner(model)  # the layout fastest on its device; the caller's model is not changed
+        # the layout fastest on its device, only the labels' scores; the caller's model is not changed
+        model, index = only_classes(layout.runner(model), labels)
         logits = forward(model, x)
-        check_label_range(labels, logits.shape[1])
-        base = score(logits, labels)
+        check_label_range(index, logits.shape[1])
+        base = score(logits, index)
         for start in range(0, total, batch_size):
             flat = range(start, min(start + batch_size, total))
             images = [k // len(spots) for k in flat]
@@ -54,7 +56,7 @@ def occlusion(model: nn.Module, x: torch.Tensor, y: Labels, *, patch: int = 32, 
                 r, c = spots[k % len(spots)]
                 copies[j, :, r:r + patch, c:c + patch] = value
             idx = torch.tensor(images, device=x.device)
-            drop = base[idx] - score(forward(model, copies), labels[idx])
+            drop = base[idx] - score(forward(model, copies), index[idx])
             for j, k in enumerate(flat):
                 r, c = spots[k % len(spots)]
                 drops[images[j], r:r + patch, c:c + patch] += drop[j]

@@ -11,6 +11,7 @@ from .. import validate
 from ..errors import InputError
 from . import layout
 from .gradients import finite_result, forward, input_gradient, score
+from .head import only_classes
 from .inputs import Labels, as_labels, check_device, check_images
 from .progress import Progress, reporting
 from .scope import frozen_eval
@@ -48,12 +49,12 @@ def _gradients_of_copies(model: nn.Module, x: torch.Tensor, labels: torch.Tensor
     ``make(image_index, copy_index)`` builds the (B, 3, H, W) variants; call inside ``frozen_eval``.
     """
     total = x.shape[0] * copies
-    fast = layout.runner(model)
+    fast, index = only_classes(layout.runner(model), labels)  # fastest layout, only the labels' scores
     with reporting(progress, total, desc=desc) as update:
         for start in range(0, total, batch_size):
             flat = torch.arange(start, min(start + batch_size, total), device=x.device)
             image, copy = flat // copies, flat % copies
-            grad, _ = input_gradient(fast, make(image, copy), labels[image])
+            grad, _ = input_gradient(fast, make(image, copy), index[image])
             yield image, grad
             update(int(flat[-1]) + 1)
 
