@@ -7,6 +7,7 @@ import copy
 import math
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -46,13 +47,12 @@ def minimal_loop(model: nn.Module, iterations: int, *, lr: float = 5.0, l2_reg: 
     return img
 
 
-def flop_floor(model: nn.Module, device: torch.device, repeats: int = 30) -> tuple[float, float, str]:
-    """(seconds, GFLOP/s, which conv): forward + input-gradient FLOPs (2 x the forward's) at the rate of the
-    model's largest convolution, timed alone at batch 1 in channels_last (its best layout here)."""
+def largest_conv(model: nn.Module, device: torch.device, *, calls: int = 20
+                 ) -> tuple[Callable[[], None], int, str]:
+    """(run, flops, which conv): ``run()`` calls the model's largest convolution ``calls`` times at batch 1 in
+    channels_last (its best layout here), forward only; ``flops`` is what those calls compute. Timed beside the
+    iterations (``timed``, alternating) so that the rate it gives meets the same machine noise as they do."""
     x = torch.randn(1, 3, 224, 224, device=device)
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(x)
-    forward_flops = counter.get_total_flops()
     shapes: dict[str, tuple[nn.Conv2d, torch.Size, int]] = {}
     handles = [m.register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(
         name, (m, i[0].shape, 2 * o.numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1])))
@@ -66,14 +66,20 @@ def flop_floor(model: nn.Module, device: torch.device, repeats: int = 30) -> tup
     name, (conv, shape, flops) = max(shapes.items(), key=lambda kv: kv[1][2])
     conv = copy.deepcopy(conv).to(memory_format=torch.channels_last)
     inp = torch.randn(shape, device=device).contiguous(memory_format=torch.channels_last)
-    times = []
-    with torch.no_grad():
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            conv(inp)
-            times.append(time.perf_counter() - t0)
-    rate = flops / min(times)
-    return 2 * forward_flops / rate, rate / 1e9, f"{name} {tuple(conv.weight.shape)} ({flops / 1e6:.0f} MFLOP)"
+
+    def run() -> None:
+        with torch.no_grad():
+            for _ in range(calls):
+                conv(inp)
+
+    return run, calls * flops, f"{name} {tuple(conv.weight.shape)} ({flops / 1e6:.0f} MFLOP)"
+
+
+def forward_flops(model: nn.Module, device: torch.device) -> int:
+    """FLOPs of one forward pass at batch 1, 224x224 (torch's FlopCounterMode: 2 per multiply-add)."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.randn(1, 3, 224, 224, device=device))
+    return counter.get_total_flops()
 
 
 def conv_floor(model: nn.Module, device: torch.device, repeats: int = 20) -> float:

@@ -11,11 +11,13 @@ vs one by one, the explorer's first image, and peak memory.
     (aim: >= 2.5 on 2 CPU cores). ``--scale k`` divides every iteration count by k for a quick look.
 (b) One iteration of tpviz.class_visualization (batch 1, 224x224; (a call of S iterations - a call of 1) /
     (S - 1), so fixed costs are not counted), in the same run, alternating: the same in the plain layout
-    (layout.plain()), torch-lucent's render_vis (README defaults, frozen model; `make bench` installs it),
+    (layout.plain()), the same computing all 1000 scores (head.all_scores()), torch-lucent's render_vis (README defaults, frozen model; `make bench` installs it),
     a minimal CS231n loop, a bare forward + input gradient, and the FLOP floor (2 x the forward's FLOPs at
-    the rate of the model's largest convolution timed alone). Goals: <= 0.55x lucent, <= 3x the floor.
+    the rate of the model's largest convolution, timed alone 20 times in a row, alternating with the rest, in
+    its fastest run; and
+    the same floor for the one class tpviz computes). Goals: <= 0.55x lucent, <= 3x the floor.
 (c) The explorer (background, the TP's grid, never scaled): seconds to its first image (goal: <= 5 s) and to the
-    whole grid.
+    whole grid; and to the first image computing all 1000 class scores (head.all_scores(), as before head.py).
 (d) Peak RSS of a class visualization and of the explorer's grid, SqueezeNet and VGG16 (random weights when
     absent), each in its own process (goals: <= 1.0 GB SqueezeNet grid, <= 1.8 GB VGG16 class visualization).
 Uses real SqueezeNet weights when TPVIZ_WEIGHTS_DIR has them, random ones otherwise (same speed).
@@ -33,11 +35,11 @@ import sys
 import time
 
 import torch
-from _peers import conv_floor, flop_floor, lucent_run, minimal_loop, peak_rss_mb
+from _peers import conv_floor, forward_flops, largest_conv, lucent_run, minimal_loop, peak_rss_mb
 from _timing import bare, benchmark_model, timed
 
 import tpviz
-from tpviz.algorithms import layout
+from tpviz.algorithms import head, layout
 from tpviz.course import TP
 
 LRS = [1.0, 3.0, 5.0, 7.0, 9.0]
@@ -91,14 +93,24 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
         with layout.plain():
             tpviz_run(n)
 
-    peers = {"tpviz": tpviz_run, "tpviz, plain layout": plain_run, "lucent render_vis": lambda n: lucent_run(frozen, n),
+    def all_scores_run(n: int) -> None:
+        with head.all_scores():
+            tpviz_run(n)
+
+    peers = {"tpviz": tpviz_run, "tpviz, plain layout": plain_run, "tpviz, all 1000 scores": all_scores_run,
+             "lucent render_vis": lambda n: lucent_run(frozen, n),
              "minimal CS231n loop": lambda n: minimal_loop(frozen, n)}
-    fns = {"bare": lambda: bare(model, x, y)}
+    conv_run, conv_flops, conv = largest_conv(model, device)
+    fns = {"bare": lambda: bare(model, x, y), "largest conv": conv_run}
     for name, run in peers.items():
         fns[f"{name} 1"], fns[f"{name} S"] = (lambda run=run: run(1)), (lambda run=run: run(steps))
-    med = timed(fns, repeats, device)
+    med = timed(fns, repeats, device, best=("largest conv",))
     per = {name: (med[f"{name} S"] - med[f"{name} 1"]) / (steps - 1) for name in peers}
-    floor, rate, conv = flop_floor(model, device)
+    rate = conv_flops / med["largest conv"] / 1e9  # GFLOP/s, its best run, alternating with the iterations
+    floor = 2 * forward_flops(model, device) / (rate * 1e9)
+    with tpviz.frozen_eval(model):
+        scorer, _ = head.only_classes(model, y)  # what tpviz computes: the snail's score only (head.py)
+    floor_one = 2 * forward_flops(scorer, device) / (rate * 1e9)
     convs = conv_floor(model, device)
     print(f"(b) one class-visualization iteration, batch 1, median of {repeats}, same run, alternating "
           f"((iterations={steps} - iterations=1) / {steps - 1})")
@@ -106,19 +118,24 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
         print(f"  {name:28s} {seconds * 1000:7.1f} ms   x{seconds / per['tpviz']:.2f} tpviz")
     print(f"  {'bare forward+input-grad':28s} {med['bare'] * 1000:7.1f} ms   (plain layout)")
     print(f"  {'FLOP floor':28s} {floor * 1000:7.1f} ms   (2 x forward FLOPs at {rate:.0f} GFLOP/s, {conv})")
+    print(f"  {'FLOP floor, one class':28s} {floor_one * 1000:7.1f} ms   (the same for the work tpviz does: the last "
+          "conv's snail row only, head.py)")
     print(f"  {'convolutions alone':28s} {convs * 1000:7.1f} ms   (each conv's forward + input gradient timed alone, "
           f"summed: x{convs / floor:.2f} the FLOP floor)")
     for what, ratio, goal in (("tpviz / lucent", per["tpviz"] / per["lucent render_vis"], 0.55),
                               ("tpviz / FLOP floor", per["tpviz"] / floor, 3.0),
+                              ("tpviz / one-class floor", per["tpviz"] / floor_one, None),
                               ("tpviz / convolutions alone", per["tpviz"] / convs, None),
                               ("tpviz / minimal loop", per["tpviz"] / per["minimal CS231n loop"], None),
-                              ("tpviz / plain layout", per["tpviz"] / per["tpviz, plain layout"], None)):
+                              ("tpviz / plain layout", per["tpviz"] / per["tpviz, plain layout"], None),
+                              ("tpviz / all 1000 scores", per["tpviz"] / per["tpviz, all 1000 scores"], None)):
         verdict = "" if goal is None else f" (goal <= {goal}): {'OK' if ratio <= goal else 'ABOVE GOAL'}"
         print(f"  ratio {what:26s} = {ratio:.2f}{verdict}")
 
 
-def explorer_grid(model: torch.nn.Module, scale: int) -> tuple[float, float]:
-    """Seconds to the first image and to the whole grid of the TP's explorer (background mode)."""
+def explorer_grid(model: torch.nn.Module, scale: int, *, whole: bool = True) -> tuple[float, float]:
+    """Seconds to the first image and to the whole grid of the TP's explorer (background mode; ``whole=False``:
+    the first image only, the second figure is then nan)."""
     from tpviz.widgets import explorer
 
     started = time.perf_counter()
@@ -129,9 +146,10 @@ def explorer_grid(model: torch.nn.Module, scale: int) -> tuple[float, float]:
     while ex.current is None and not ex.errors.outputs:
         time.sleep(0.005)
     first = time.perf_counter() - started
-    ex.wait()
+    if whole:
+        ex.wait()
     ex.close()
-    return first, time.perf_counter() - started
+    return first, time.perf_counter() - started if whole else float("nan")
 
 
 def peak(what: str, name: str, scale: int) -> None:
@@ -173,11 +191,13 @@ def main() -> None:
     print(f"{tpviz.describe_model(model)} on {device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
     bench_iteration(model, device, args.steps, 9 * args.repeats)
     bench_sweeps(model, device, args.scale, args.repeats)
+    with head.all_scores():
+        first_all, _ = explorer_grid(model, 1, whole=False)
     first, whole = explorer_grid(model, 1)  # the goal is the TP's grid itself: never scaled
     print(f"(c) the explorer, the TP's grid {list(TP.explorer_lrs)} x {list(TP.explorer_l2s)} x "
           f"{list(TP.explorer_iterations)}, background")
     print(f"  first image {first:6.1f} s (goal <= 5 s{': OK' if first <= 5 else ': ABOVE GOAL'})   "
-          f"whole grid {whole:6.1f} s")
+          f"whole grid {whole:6.1f} s   (first image with all 1000 scores: {first_all:.1f} s)")
     if not args.skip_memory:
         bench_memory(args.scale)
 
