@@ -28,7 +28,7 @@ _mode = {"narrow": True}
 
 
 class ClassScores(nn.Module):
-    """SqueezeNet restricted to some classes: inputs (N, 3, H, W) -> their scores (N, U), in the order given.
+    """SqueezeNet restricted to U classes: inputs (N, 3, H, W) -> their scores (N, U), in the rows' order.
 
     ``features`` and the classifier's dropout, ReLU and pooling are the model's own modules (shared, not
     copied); ``weight`` (U, 512, 1, 1) and ``bias`` (U,) are the chosen rows of its last convolution.
