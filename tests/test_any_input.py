@@ -9,6 +9,7 @@ kept small (a valid ``iterations=10**9`` would run, correctly, for days: that is
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
+import torchvision
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +26,7 @@ import tpviz
 from .conftest import TinyConv
 
 SIZE = 8
+BIG = 48  # SqueezeNet's smallest input here: 48 -> 23 -> 11 -> 5 -> 2
 CLASSES = 7
 
 PROFILE = settings(max_examples=40, deadline=None, derandomize=True, database=None,
@@ -45,6 +48,7 @@ IMAGES = st.sampled_from([
     _image(fill=float("nan")), _image(fill=float("inf")), _image(fill=-float("inf")), _image(fill=1e30),
     _image(scale=255.0), _image(scale=10.0), torch.tensor(1.0), np.zeros((1, SIZE, SIZE, 3), np.uint8),
     np.zeros((1, 3, SIZE, SIZE), np.float32), [[1.0, 2.0]], None, "image.png", 3,
+    _image((1, 3, BIG, BIG)),  # large enough for SqueezeNet, so its one-class path runs too
 ])
 
 # Where class labels are expected (the tiny model has 7 classes).
@@ -78,10 +82,21 @@ def _large_valid(v: object) -> bool:
         return False
 
 
-MODELS = st.sampled_from(["tiny", "tiny", "tiny", None, "squeezenet1_1", "linear-3", "meta", "double"])
+MODELS = st.sampled_from(["tiny", "tiny", "tiny", None, "squeezenet1_1", "linear-3", "meta", "double",
+                          "squeezenet-random"])
+
+
+@functools.cache
+def _squeezenet() -> torch.nn.Module:
+    """A random torchvision SqueezeNet 1.1 with CLASSES classes: the algorithms compute only some of its scores
+    (head.py). Shared: the algorithms leave models as they found them (test_invariants.py)."""
+    torch.manual_seed(0)
+    return torchvision.models.squeezenet1_1(num_classes=CLASSES)
 
 
 def _model(kind: str | None) -> object:
+    if kind == "squeezenet-random":
+        return _squeezenet()
     if kind == "tiny":
         return TinyConv(classes=CLASSES)
     if kind == "linear-3":
@@ -168,7 +183,8 @@ CLASSVIZ_KNOBS = dict(lr=NUMBERS, l2_reg=NUMBERS, iterations=COUNTS, blur_every=
 
 @PROFILE
 @given(model=MODELS, y=LABELS, init=st.one_of(st.none(), IMAGES), size=st.sampled_from([SIZE, SIZE, 8.0, 0, -8, 7.5,
-                                                                                     "8", None, 10**9, float("inf")]),
+                                                                                     "8", None, 10**9, float("inf"),
+                                                                                     BIG]),
        snapshots=st.sampled_from([(), [0, 1], [5], "ab", [1.5], None, 3]), callback=st.sampled_from([None, 5,
                                                                                                   lambda t, x: None]),
        progress=PROGRESS, **CLASSVIZ_KNOBS)
@@ -240,3 +256,21 @@ def test_the_strategies_reach_both_outcomes():
         _call(lambda: 1 / 0)
     _call(tpviz.saliency_maps, TinyConv(classes=CLASSES), _image(), 0)  # valid: returns
     assert _large_valid(10**9) and not _large_valid(3) and not _large_valid(True) and not _large_valid(math.inf)
+
+
+# SqueezeNet's one-class path (head.py), on images large enough for it to run: any labels, NaN, float64.
+ONE_CLASS_CALLS = {
+    "smoothgrad": lambda m, x, y: tpviz.smoothgrad(m, x, y, samples=2, batch_size=3),
+    "integrated_gradients": lambda m, x, y: tpviz.integrated_gradients(m, x, y, steps=2),
+    "occlusion": lambda m, x, y: tpviz.occlusion(m, x, y, patch=24, stride=24),
+    "class_visualization": lambda m, x, y: tpviz.class_visualization(m, y, init=x, size=BIG, iterations=2),
+}
+BIG_IMAGES = st.sampled_from([_image((1, 3, BIG, BIG)), _image((2, 3, BIG, BIG)), _image((3, 3, BIG, BIG)),
+                              _image((1, 3, BIG, BIG), fill=float("nan")), _image((1, 3, BIG, BIG), fill=1e30),
+                              _image((1, 3, BIG, BIG), dtype=torch.float64), _image((1, 3, BIG, BIG), scale=255.0)])
+
+
+@PROFILE
+@given(name=st.sampled_from(sorted(ONE_CLASS_CALLS)), x=BIG_IMAGES, y=LABELS)
+def test_squeezenet_one_class_path(name, x, y):
+    _call(lambda: ONE_CLASS_CALLS[name](_squeezenet(), x, y))
