@@ -13,7 +13,7 @@ import torch
 
 import tpviz
 import tpviz.widgets.live as widgets
-from tpviz.widgets import background
+from tpviz.widgets import background, explorer, status
 
 from .conftest import TinyConv
 from .test_invariants import _assert_same, _snapshot
@@ -241,3 +241,48 @@ def test_the_worker_runs_torch_on_one_openmp_thread_and_leaves_the_main_thread_s
     thread.start()
     thread.join()
     assert other in ([1], [False]), other
+
+
+def test_the_first_image_is_shown_while_it_grows(capsys):
+    """Displaying computes the setting on screen in the cell; every GROWING_EVERY iterations its image so far is
+    shown, with a title saying how far it is, then the finished image with the usual title."""
+    model, total = TinyConv(), 2 * status.GROWING_EVERY + 5
+    ex = explorer(model, classes=[1], lr=[3, 5], l2_reg=[1e-4], iterations=[1, total], **KNOBS)
+    seen: list[tuple[str, bytes]] = []
+    ex.title.observe(lambda change: seen.append((change["new"], ex.image.value)), names="value")
+    try:
+        ex._ipython_display_()
+        assert ex.current is not None and ex.current.iterations == total
+        growing = [(title, image) for title, image in seen if "growing:" in title]
+        counts = [f"growing: {k * status.GROWING_EVERY} of {total} iterations" for k in (1, 2)]
+        assert [c for c in counts if any(c in title for title, _ in growing)] == counts, [t for t, _ in seen]
+        assert all("lr=5" in title and "L2=0.0001" in title for title, _ in growing)  # the TP's lr, on screen
+        assert "growing" not in ex.title.value and "predicted:" in ex.title.value
+        assert len({image for _, image in growing} | {ex.image.value}) == 3  # two images so far, then the last
+        alone = tpviz.sweep(model, 1, lr=5, l2_reg=1e-4, iterations=[total], **KNOBS)
+        assert ex.image.value == widgets.png(alone.images[0, 0, 0][None], size=ex._display_size)
+    finally:
+        ex.close()
+    capsys.readouterr()
+
+
+def test_no_growing_images_in_the_background_or_for_a_whole_grid(capsys):
+    """Only the first image, computed in the displaying cell, is shown growing: a grid computed in one go
+    (background=False) or on the worker thread is shown when done."""
+    total = status.GROWING_EVERY + 5
+    for in_background in (False, True):
+        ex = explorer(TinyConv(), classes=[1, 2], lr=[3, 5], l2_reg=[1e-4], iterations=[1, total],
+                      background=in_background, **KNOBS)
+        titles: list[str] = []
+        ex.title.observe(lambda change, titles=titles: titles.append(change["new"]), names="value")
+        try:
+            ex._ipython_display_()
+            if in_background:
+                ex.wait(WAIT)
+                titles.clear()
+                ex.show(target=2)  # a new class: computed on the worker
+            assert ex.current is not None and ex.current.target == (2 if in_background else 1)
+            assert not any("growing" in t for t in titles), titles
+        finally:
+            ex.close()
+    capsys.readouterr()

@@ -82,9 +82,10 @@ def sweep(model: nn.Module, target: int | str, *, lr: float | Sequence[float] = 
 
 def sweep_grid(model: nn.Module, target: int | str, settings: AscentSettings, *, lrs: list[float],
                l2s: list[float], iterations: list[int], init: Init = None, batch_size: int = 32,
-               progress: Progress = False) -> Sweep:
+               progress: Progress = False, on_step: Callable[[int, torch.Tensor], None] | None = None) -> Sweep:
     """``sweep`` with checked grid values (``grid_values``) and the other knobs as one ``AscentSettings``
-    (its lr, l2_reg and iterations are ignored: the grid's are used)."""
+    (its lr, l2_reg and iterations are ignored: the grid's are used). ``on_step(t, images)`` is called after
+    each iteration t of each batch, with the batch's images so far (B, 3, H, W), in ``product(lrs, l2s)`` order."""
     batch_size = validate.count(batch_size, "batch_size")
     check_progress(progress)
     label, start = _start(model, target, init, settings)
@@ -94,8 +95,12 @@ def sweep_grid(model: nn.Module, target: int | str, settings: AscentSettings, *,
     shots = []
     with frozen_eval(model), reporting(progress, steps * len(chunks), desc="sweep") as update:
         for c, first in enumerate(chunks):
-            part = _grow(model, start, label, pairs[first:first + batch_size], run, snapshots=iterations,
-                         on_step=lambda i, _, c=c: update(c * steps + i))
+            def step(i: int, images: torch.Tensor, c: int = c) -> None:
+                update(c * steps + i)
+                if on_step is not None:
+                    on_step(i, images)
+
+            part = _grow(model, start, label, pairs[first:first + batch_size], run, snapshots=iterations, on_step=step)
             shots.append(torch.stack(part, dim=1))  # (batch, I, 3, H, W)
         return _result(model, torch.cat(shots), label, lrs, l2s, iterations, batch_size=batch_size,
                        params=_shared_knobs(init, settings))

@@ -198,10 +198,15 @@ class Explorer(Controls, StatusArea):
                    f"{len(self._plan.lrs) * len(self._plan.l2s)} settings, up to {max(self._grid['iterations'])} "
                    "iterations" + (" (in the background: the kernel is free)" if self._background else ""))
         model = self._models[name]
+        growing = None
+        if not self._background and len(block.pairs) == 1:  # the first image, in the displaying cell
+            ((lr, l2_reg),) = block.pairs
+            growing = self._growing(block.key, lr=lr, l2_reg=l2_reg, total=max(self._grid["iterations"]),
+                                    random=model_label(model)[1])
         try:
             part = sweep_grid(model, target, self._settings, lrs=list(block.lrs), l2s=list(block.l2s),
                               iterations=self._grid["iterations"], init=self._init(start, model),
-                              batch_size=self._batch_size, progress=self._tick)
+                              batch_size=self._batch_size, progress=self._tick, on_step=growing)
         except Cancelled:
             with self._worker.lock:
                 self._plan.requeue(block)
@@ -220,12 +225,6 @@ class Explorer(Controls, StatusArea):
             self._guard(self._show_grid)
         elif self._background and self.current is not None:  # another grid's block: the status says so no more
             self._ready()
-
-    def _waiting(self, key: Key) -> None:
-        """The setting on the sliders is not computed yet: say so (the image stays the previous one)."""
-        self.title.value = (f"<b>{class_name(key[1])}</b> · {key[0]} · from {key[2]} · lr={self.lr.value:g} · "
-                            f"L2={self.l2_reg.value:g} · {self.iterations.value} iterations: <b>not computed yet"
-                            "</b>, shown as soon as it is (the image below is the previous one)")
 
     def _next_job(self) -> Job | None:
         """The worker's next job (called under its lock): an off-grid setting, else the plan's next block."""

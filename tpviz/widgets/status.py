@@ -7,11 +7,17 @@ import traceback
 from collections.abc import Callable
 
 import ipywidgets as w
+import torch
 
 from ..errors import TpvizError
+from ..imagenet.classes import class_name
 from ..plots.style import RANDOM_COLOR
 from .background import Cancelled, Worker
-from .view import View
+from .cells import Key
+from .view import View, growing_html, png
+
+GROWING_EVERY = 40  # iterations between two images of the first setting while it grows (a 448-pixel PNG
+# costs ~15 ms: 4 of them in the TP's 200 iterations, ~1 % of the first image)
 
 
 class StatusArea:
@@ -21,13 +27,37 @@ class StatusArea:
     status: w.Label
     title: w.HTML
     errors: w.Output
+    image: w.Image
+    lr: w.SelectionSlider
+    l2_reg: w.SelectionSlider
+    iterations: w.SelectionSlider
     _background: bool
     _worker: Worker
+    _display_size: int
+    _key: Callable[[], Key]
 
     def _busy(self, text: str) -> None:
         self.status.value = text
         self.progress.bar_style = "info"
         self.progress.value = 0
+
+    def _growing(self, key: Key, *, lr: float, l2_reg: float, total: int, random: bool
+                 ) -> Callable[[int, torch.Tensor], None]:
+        """For the setting on screen computed in the displaying cell (the first image): a step callback that
+        shows its image every ``GROWING_EVERY`` iterations while it grows, so the explorer answers before the
+        TP's 200 iterations are done; the finished image replaces it."""
+
+        def show(done: int, images: torch.Tensor) -> None:
+            if done % GROWING_EVERY == 0 and done < total and key == self._key():
+                self.image.value = png(images[:1], size=self._display_size)
+                self.title.value = growing_html(key, lr=lr, l2_reg=l2_reg, done=done, total=total, random=random)
+        return show
+
+    def _waiting(self, key: Key) -> None:
+        """The setting on the sliders is not computed yet: say so (the image stays the previous one)."""
+        self.title.value = (f"<b>{class_name(key[1])}</b> · {key[0]} · from {key[2]} · lr={self.lr.value:g} · "
+                            f"L2={self.l2_reg.value:g} · {self.iterations.value} iterations: <b>not computed yet"
+                            "</b>, shown as soon as it is (the image below is the previous one)")
 
     def _tick(self, done: int, total: int) -> None:
         if self._background:

@@ -109,7 +109,18 @@ def title_html(view: View, *, random: bool) -> str:
             f"p({name}) = {view.target_probability:.2f}")
     if not math.isnan(view.score):
         text += f" · score = {view.score:.3g}"
-    if random:
-        text += (f'<br><span style="color:{RANDOM_COLOR}"><b>RANDOM WEIGHTS: this model was not trained, '
-                 "its images are meaningless</b></span>")
-    return text
+    return text + _random_warning() if random else text
+
+
+def growing_html(key: tuple[str, int, str], *, lr: float, l2_reg: float, done: int, total: int, random: bool) -> str:
+    """The title while the setting on screen is still being computed: which setting, and how far it is."""
+    name, target, start = key
+    text = (f"<b>{html.escape(class_name(target))}</b> · {html.escape(name)} · from {html.escape(start)} · "
+            f"lr={lr:g} · L2={l2_reg:g} · <b>growing: {done} of {total} iterations</b> (the image so far; the "
+            "sliders work once it is done)")
+    return text + _random_warning() if random else text
+
+
+def _random_warning() -> str:
+    return (f'<br><span style="color:{RANDOM_COLOR}"><b>RANDOM WEIGHTS: this model was not trained, '
+            "its images are meaningless</b></span>")
