@@ -17,7 +17,8 @@ vs one by one, the explorer's first image, and peak memory.
     its fastest run; and
     the same floor for the one class tpviz computes). Goals: <= 0.55x lucent, <= 3x the floor.
 (c) The explorer (background, the TP's grid, never scaled): seconds to its first image (goal: <= 5 s) and to the
-    whole grid; and to the first image computing all 1000 class scores (head.all_scores(), as before head.py).
+    whole grid; to the first image computing all 1000 class scores (head.all_scores(), as before head.py); and to
+    the first image so far, which the explorer shows while the first image grows.
 (d) Peak RSS of a class visualization and of the explorer's grid, SqueezeNet and VGG16 (random weights when
     absent), each in its own process (goals: <= 1.0 GB SqueezeNet grid, <= 1.8 GB VGG16 class visualization).
 Uses real SqueezeNet weights when TPVIZ_WEIGHTS_DIR has them, random ones otherwise (same speed).
@@ -133,14 +134,17 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
         print(f"  ratio {what:26s} = {ratio:.2f}{verdict}")
 
 
-def explorer_grid(model: torch.nn.Module, scale: int, *, whole: bool = True) -> tuple[float, float]:
-    """Seconds to the first image and to the whole grid of the TP's explorer (background mode; ``whole=False``:
-    the first image only, the second figure is then nan)."""
+def explorer_grid(model: torch.nn.Module, scale: int, *, whole: bool = True) -> tuple[float, float, float]:
+    """Seconds to the first image so far (shown while it grows), to the finished first image and to the whole
+    grid of the TP's explorer (background mode; ``whole=False``: the first image only, the last figure is nan)."""
     from tpviz.widgets import explorer
 
     started = time.perf_counter()
     ex = explorer(model, classes=["snail"], lr=TP.explorer_lrs, l2_reg=TP.explorer_l2s,
                   iterations=[max(1, i // scale) for i in TP.explorer_iterations])
+    growing: list[float] = []
+    ex.title.observe(lambda change: "growing:" in change["new"] and growing.append(time.perf_counter() - started),
+                     names="value")
     with contextlib.redirect_stdout(io.StringIO()):  # outside IPython, display() prints the widget's repr
         ex._ipython_display_()  # what showing it in a cell does
     while ex.current is None and not ex.errors.outputs:
@@ -149,7 +153,7 @@ def explorer_grid(model: torch.nn.Module, scale: int, *, whole: bool = True) -> 
     if whole:
         ex.wait()
     ex.close()
-    return first, time.perf_counter() - started if whole else float("nan")
+    return growing[0] if growing else float("nan"), first, time.perf_counter() - started if whole else float("nan")
 
 
 def peak(what: str, name: str, scale: int) -> None:
@@ -192,12 +196,13 @@ def main() -> None:
     bench_iteration(model, device, args.steps, 9 * args.repeats)
     bench_sweeps(model, device, args.scale, args.repeats)
     with head.all_scores():
-        first_all, _ = explorer_grid(model, 1, whole=False)
-    first, whole = explorer_grid(model, 1)  # the goal is the TP's grid itself: never scaled
+        _, first_all, _ = explorer_grid(model, 1, whole=False)
+    growing, first, whole = explorer_grid(model, 1)  # the goal is the TP's grid itself: never scaled
     print(f"(c) the explorer, the TP's grid {list(TP.explorer_lrs)} x {list(TP.explorer_l2s)} x "
           f"{list(TP.explorer_iterations)}, background")
     print(f"  first image {first:6.1f} s (goal <= 5 s{': OK' if first <= 5 else ': ABOVE GOAL'})   "
           f"whole grid {whole:6.1f} s   (first image with all 1000 scores: {first_all:.1f} s)")
+    print(f"  first image so far (shown while it grows) {growing:.1f} s")
     if not args.skip_memory:
         bench_memory(args.scale)
 
