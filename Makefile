@@ -61,6 +61,7 @@ bench: $(STAMP)-bench
 	$(PY) benchmarks/bench_saliency.py
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_classviz.py
+	$(PY) benchmarks/bench_head.py
 
 lint: $(STAMP)-runtime
 	$(call pip_install,dev)
