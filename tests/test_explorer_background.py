@@ -286,3 +286,31 @@ def test_no_growing_images_in_the_background_or_for_a_whole_grid(capsys):
         finally:
             ex.close()
     capsys.readouterr()
+
+
+class FailsLater(TinyConv):
+    """Fails after ``after`` forward passes: a bug that shows up partway through the first image."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after, self.calls = after, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls > self.after:
+            raise ZeroDivisionError("boom")
+        return super().forward(x)
+
+
+def test_a_failure_while_the_first_image_grows_says_the_image_is_where_it_stopped(capsys):
+    total = 2 * status.GROWING_EVERY
+    ex = explorer(FailsLater(after=status.GROWING_EVERY + 5), classes=[1], lr=[3, 5], l2_reg=[1e-4],
+                  iterations=[1, total], **KNOBS)
+    try:
+        ex._ipython_display_()
+        assert ex.current is None and ex.image.value  # the image so far stays on screen
+        assert "ZeroDivisionError: boom" in "".join(o.get("text", "") for o in ex.errors.outputs)
+        assert "could not compute this setting" in ex.title.value and "where it stopped growing" in ex.title.value
+    finally:
+        ex.close()
+    capsys.readouterr()

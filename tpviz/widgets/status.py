@@ -90,6 +90,7 @@ class StatusArea:
     def _report(self, text: str) -> None:
         self.progress.bar_style = "danger"
         self.status.value = "error: see the message below"
+        below = "where it stopped growing" if "growing:" in self.title.value else "the previous one"
         self.title.value = (f'<span style="color:{RANDOM_COLOR}"><b>could not compute this setting</b>: '
-                            "the image below is the previous one</span>")
+                            f"the image below is {below}</span>")
         self.errors.append_stderr(text)
