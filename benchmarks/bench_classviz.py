@@ -11,11 +11,11 @@ vs one by one, the explorer's first image, and peak memory.
     (aim: >= 2.5 on 2 CPU cores). ``--scale k`` divides every iteration count by k for a quick look.
 (b) One iteration of tpviz.class_visualization (batch 1, 224x224; (a call of S iterations - a call of 1) /
     (S - 1), so fixed costs are not counted), in the same run, alternating: the same in the plain layout
-    (layout.plain()), the same computing all 1000 scores (head.all_scores()), torch-lucent's render_vis (README defaults, frozen model; `make bench` installs it),
-    a minimal CS231n loop, a bare forward + input gradient, and the FLOP floor (2 x the forward's FLOPs at
-    the rate of the model's largest convolution, timed alone 20 times in a row, alternating with the rest, in
-    its fastest run; and
-    the same floor for the one class tpviz computes). Goals: <= 0.55x lucent, <= 3x the floor.
+    (layout.plain()), the same computing all 1000 scores (head.all_scores()), torch-lucent's render_vis
+    (README defaults, frozen model; `make bench` installs it), a minimal CS231n loop, a bare forward + input
+    gradient, and the FLOP floor: 2 x the forward's FLOPs at the rate of the model's largest convolution (20
+    calls in a row, alternating with the rest, its fastest run), also for the one class tpviz computes.
+    Goals: <= 0.55x lucent, <= 3x the floor.
 (c) The explorer (background, the TP's grid, never scaled): seconds to its first image (goal: <= 5 s) and to the
     whole grid; to the first image computing all 1000 class scores (head.all_scores(), as before head.py); and to
     the first image so far, which the explorer shows while the first image grows.

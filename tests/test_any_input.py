@@ -273,4 +273,4 @@ BIG_IMAGES = st.sampled_from([_image((1, 3, BIG, BIG)), _image((2, 3, BIG, BIG))
 @PROFILE
 @given(name=st.sampled_from(sorted(ONE_CLASS_CALLS)), x=BIG_IMAGES, y=LABELS)
 def test_squeezenet_one_class_path(name, x, y):
-    _call(lambda: ONE_CLASS_CALLS[name](_squeezenet(), x, y))
+    _call(ONE_CLASS_CALLS[name], _squeezenet(), x, y)

@@ -5,13 +5,12 @@ average pooling: class k's score depends only on row k of that convolution. The 
 SqueezeNet 1.1's forward FLOPs (13x13 positions x 512 x 1000), and as much again in the input gradient, while
 a class visualization, SmoothGrad, integrated gradients or occlusion needs one score per image.
 ``only_classes`` gives a module that computes the rows of the classes asked for, and nothing else: the same
-arithmetic on the same weights (``benchmarks/bench_classviz.py`` prints the time it saves). Other models,
+arithmetic on the same weights (``benchmarks/bench_head.py`` prints the time it saves). Other models,
 and any model with a hook or in training mode, are returned as they are (a hook must see every score).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,9 +21,9 @@ from torchvision.models import SqueezeNet
 
 from . import layout
 from .inputs import check_label_range
+from .switch import Switch
 
-_lock = threading.Lock()
-_mode = {"narrow": True}
+_one_class = Switch(True)
 
 
 class ClassScores(nn.Module):
@@ -54,29 +53,22 @@ def only_classes(model: nn.Module, labels: torch.Tensor) -> tuple[nn.Module, tor
     """
     inner = model.fast if isinstance(model, layout.Converted) else model
     head = _head(inner)
-    if head is None or not _mode["narrow"]:
+    if head is None or not _one_class.on:
         return model, labels
     check_label_range(labels, head.out_channels)
     classes, index = torch.unique(labels, return_inverse=True)
     with torch.no_grad():
         weight = head.weight.index_select(0, classes)
         bias = None if head.bias is None else head.bias.index_select(0, classes)
-    scorer: nn.Module = ClassScores(inner, weight, bias)
-    if isinstance(model, layout.Converted):
-        scorer = layout.Converted(scorer, memory_format=model.memory_format, bf16=model.bf16)
-    return scorer, index
+    scorer = ClassScores(inner, weight, bias)
+    return (model.around(scorer) if isinstance(model, layout.Converted) else scorer), index
 
 
 @contextmanager
 def all_scores() -> Iterator[None]:
     """Inside the block, algorithms compute every class score (the reference path, for tests and benchmarks)."""
-    with _lock:
-        before, _mode["narrow"] = _mode["narrow"], False
-    try:
+    with _one_class.set(False):
         yield
-    finally:
-        with _lock:
-            _mode["narrow"] = before
 
 
 def _head(model: nn.Module) -> nn.Conv2d | None:

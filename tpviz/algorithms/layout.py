@@ -30,13 +30,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .switch import Switch
+
 # Where channels_last was measured faster for convolutional models (README, Speed). CUDA: cuDNN's NHWC
 # kernels are the fast path for bf16 and TF32 (PyTorch's performance guide); not measured here (no GPU lent).
 CHANNELS_LAST_DEVICES = ("cpu", "cuda")
 
 _lock = threading.Lock()
 _copies: weakref.WeakKeyDictionary[nn.Module, _Copy] = weakref.WeakKeyDictionary()
-_mode = {"channels_last": True, "bfloat16": False}
+_channels_last, _bfloat16 = Switch(True), Switch(False)
 
 Signature = tuple[tuple[int, int, tuple[int, ...], torch.dtype, torch.device], ...]
 
@@ -63,11 +65,15 @@ class Converted(nn.Module):
         half = (torch.bfloat16, torch.float16)  # bf16 autocast's logits back in float32; float64 stays float64
         return out.float() if isinstance(out, torch.Tensor) and out.dtype in half else out
 
+    def around(self, fast: nn.Module) -> Converted:
+        """The same conversion around another module (e.g. a part of ``self.fast``)."""
+        return Converted(fast, memory_format=self.memory_format, bf16=self.bf16)
+
 
 @contextmanager
 def plain() -> Iterator[None]:
     """Inside the block, algorithms run the caller's model as it is (the reference path, for tests and benchmarks)."""
-    with _setting("channels_last", False):
+    with _channels_last.set(False):
         yield
 
 
@@ -76,19 +82,8 @@ def bfloat16() -> Iterator[None]:
     """Inside the block, the model runs under bf16 autocast (faster where the hardware has bf16 units; the
     images of a class visualization are then evaluated in float32, so its predicted class says whether they
     still show the class)."""
-    with _setting("bfloat16", True):
+    with _bfloat16.set(True):
         yield
-
-
-@contextmanager
-def _setting(name: str, value: bool) -> Iterator[None]:
-    with _lock:
-        before, _mode[name] = _mode[name], value
-    try:
-        yield
-    finally:
-        with _lock:
-            _mode[name] = before
 
 
 def runner(model: nn.Module, *, autocast: bool = True) -> nn.Module:
@@ -98,8 +93,8 @@ def runner(model: nn.Module, *, autocast: bool = True) -> nn.Module:
     The copy is used when the model has 4-D convolution weights on a device of ``CHANNELS_LAST_DEVICES``, is
     in eval mode (call inside ``frozen_eval``), and carries no hooks (a hook must see the caller's modules).
     """
-    bf16 = _mode["bfloat16"] and autocast
-    if not _mode["channels_last"] or not _eligible(model):
+    bf16 = _bfloat16.on and autocast
+    if not _channels_last.on or not _eligible(model):
         return Converted(model, memory_format=torch.contiguous_format, bf16=True) if bf16 else model
     with _lock:
         entry = _copies.get(model)

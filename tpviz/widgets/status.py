@@ -16,8 +16,8 @@ from .background import Cancelled, Worker
 from .cells import Key
 from .view import View, growing_html, png
 
-GROWING_EVERY = 40  # iterations between two images of the first setting while it grows (a 448-pixel PNG
-# costs ~15 ms: 4 of them in the TP's 200 iterations, ~1 % of the first image)
+GROWING_EVERY = 40  # iterations between two images of the first setting while it grows: 4 PNGs, encoded
+# on the main thread, in the TP's 200 iterations
 
 
 class StatusArea:
