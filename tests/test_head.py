@@ -13,7 +13,7 @@ import torchvision
 from torch import nn
 
 import tpviz
-from tpviz.algorithms import head, layout
+from tpviz.algorithms import handgrad, head, layout
 from tpviz.algorithms.gradients import input_gradient, score
 
 from .conftest import TinyConv
@@ -173,9 +173,11 @@ def test_a_label_out_of_range_is_a_clear_error(label):
 
 
 def test_real_squeezenet_class_visualization_is_unchanged(squeezenet):
-    fast = tpviz.class_visualization(squeezenet, "snail", iterations=12, snapshots=[6])
-    with head.all_scores():
-        ref = tpviz.class_visualization(squeezenet, "snail", iterations=12, snapshots=[6])
+    # autograd in both (handgrad's backward rounds differently, and 12 ascent steps amplify that: test_handgrad)
+    with handgrad.autograd_only():
+        fast = tpviz.class_visualization(squeezenet, "snail", iterations=12, snapshots=[6])
+        with head.all_scores():
+            ref = tpviz.class_visualization(squeezenet, "snail", iterations=12, snapshots=[6])
     torch.testing.assert_close(fast.images, ref.images, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(fast.snapshots[6], ref.snapshots[6], rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(fast.score, ref.score, rtol=1e-4, atol=1e-4)

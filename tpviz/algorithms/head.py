@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import SqueezeNet
 
-from . import layout
+from . import handgrad, layout
 from .inputs import check_label_range
 from .switch import Switch
 
@@ -38,8 +38,12 @@ class ClassScores(nn.Module):
         self.features, self.dropout, self.relu, self.pool = (model.features, model.classifier[0],
                                                              model.classifier[2], model.classifier[3])
         self.weight, self.bias = weight, bias
+        self.plan = handgrad.plan(model.features)  # None: autograd computes the input gradient
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (self.plan is not None and not self.dropout.training and handgrad.applies(x, self.weight, self.bias)
+                and handgrad.frozen(self.plan)):
+            return handgrad.scores(self.plan, x, self.weight, self.bias)  # the same scores; a faster backward
         x = F.conv2d(self.dropout(self.features(x)), self.weight, self.bias)
         return torch.flatten(self.pool(self.relu(x)), 1)
 

@@ -1,0 +1,188 @@
+"""The input gradient of SqueezeNet's one-class scores, written out by hand for the CPU.
+
+Autograd runs every layer's generic backward. Three of them are slow on a CPU for what SqueezeNet needs, and
+the same arithmetic runs faster as plain matrix products (``benchmarks/bench_handgrad.py`` prints the
+difference, README Speed):
+
+- the first convolution's input gradient (3 input channels, stride 2): one product (pixels x out-channels)
+  @ (out-channels x k·k·3) and k·k strided additions, instead of a transposed convolution that runs at a
+  tenth of the machine's rate;
+- every 1x1 convolution's input gradient: one product of the channels_last gradient, seen as a matrix
+  (pixels x channels), with the weight; no copy, the slices of a Fire module's gradient included;
+- the ReLU in front of each max pool is applied to the pooled gradient (a quarter of the size) instead of
+  the full one: the pool passes each gradient to the position of its window's maximum, which is that
+  ReLU's output, so both masks are the same.
+
+``Plan`` checks once that the features are exactly a stem convolution + ReLU followed by max pools and
+torchvision ``Fire`` modules; ``scores`` is then an autograd function whose backward is this one. The
+forward is the modules' own arithmetic. Tests compare scores and gradients with autograd's
+(``tests/test_handgrad.py``); ``autograd_only()`` turns it off (the reference path for tests and
+benchmarks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+from torchvision.models.squeezenet import Fire
+
+from .switch import Switch
+
+_by_hand = Switch(True)
+_aten = torch.ops.aten
+_ONE, _NONE = (1, 1), (0, 0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The layers of SqueezeNet's ``features``: ``stem`` (a convolution followed by ReLU), then max pools and
+    ``Fire`` modules in order."""
+
+    stem: nn.Conv2d
+    layers: tuple[nn.MaxPool2d | Fire, ...]
+
+
+def plan(features: nn.Module) -> Plan | None:
+    """The ``Plan`` of ``features`` (a torchvision SqueezeNet's), or None when any layer differs from what
+    ``scores`` computes (then autograd runs)."""
+    parts = list(features.children()) if type(features) is nn.Sequential else []
+    if len(parts) < 3 or type(parts[0]) is not nn.Conv2d or type(parts[1]) is not nn.ReLU:
+        return None
+    stem, layers = parts[0], tuple(parts[2:])
+    if not _plain_conv(stem, padding=_NONE, stride=None) or stem.in_channels > 4:
+        return None
+    follows_relu = True  # a pool's input must be a ReLU's output (the stem's or a Fire's)
+    for layer in layers:
+        if type(layer) is nn.MaxPool2d:
+            if not follows_relu or layer.return_indices:
+                return None
+            follows_relu = False
+        elif type(layer) is Fire and _plain_fire(layer):
+            follows_relu = True
+        else:
+            return None
+    return Plan(stem, layers) if type(layers[-1]) is Fire else None
+
+
+def applies(x: torch.Tensor, *tensors: torch.Tensor | None) -> bool:
+    """True when ``scores`` should run for input ``x``: a gradient is being recorded for it, on the CPU, in
+    channels_last (where it was measured faster), without autocast, and no weight wants a gradient."""
+    return (_by_hand.on and torch.is_grad_enabled() and x.requires_grad and x.device.type == "cpu"
+            and x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last)
+            and not torch.is_autocast_enabled("cpu") and not any(t is not None and t.requires_grad for t in tensors))
+
+
+def frozen(plan_: Plan) -> bool:
+    """True when no parameter of the planned layers wants a gradient (``scores`` computes none)."""
+    modules = [plan_.stem, *plan_.layers]
+    return not any(p.requires_grad for m in modules for p in m.parameters())
+
+
+def scores(plan_: Plan, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Class scores (N, U) of inputs x (N, C, H, W): the features, then the 1x1 convolution ``weight``
+    (U, F, 1, 1) + ``bias`` (U,), ReLU and the mean over positions; differentiable in ``x`` only."""
+    out: torch.Tensor = _Scores.apply(x, plan_, weight, bias)
+    return out
+
+
+@contextmanager
+def autograd_only() -> Iterator[None]:
+    """Inside the block, autograd computes the gradients (the reference path, for tests and benchmarks)."""
+    with _by_hand.set(False):
+        yield
+
+
+class _Scores(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, plan_, weight, bias):  # type: ignore[no-untyped-def, override]
+        tape: list[tuple[torch.Tensor, ...]] = []
+        a = F.conv2d(x, plan_.stem.weight, plan_.stem.bias, plan_.stem.stride).relu_()
+        tape.append((x, a))
+        for layer in plan_.layers:
+            inp = a
+            if isinstance(layer, nn.MaxPool2d):
+                a, where = F.max_pool2d(inp, layer.kernel_size, layer.stride, layer.padding, layer.dilation,
+                                        ceil_mode=layer.ceil_mode, return_indices=True)
+                tape.append((inp, where, a))
+            else:
+                s = F.conv2d(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
+                a = torch.cat([F.conv2d(s, layer.expand1x1.weight, layer.expand1x1.bias),
+                               F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1)], 1).relu_()
+                tape.append((inp, s, a))
+        z = F.conv2d(a, weight, bias)
+        ctx.plan, ctx.tape, ctx.z, ctx.weight = plan_, tape, z, weight
+        return z.clamp(min=0).mean((2, 3))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):  # type: ignore[no-untyped-def, override]
+        z, weight = ctx.z, ctx.weight
+        # d score_u / d z_u = 1/(h·w) where z_u > 0: the head's 1x1 input gradient, over the U rows
+        gz = (z > 0).to(z.dtype).mul_(grad[:, :, None, None] / (z.shape[2] * z.shape[3]))
+        g = _pointwise_input_grad(gz, weight)
+        masked = False  # True when the output ReLU of the next layer down was applied at a pool's output
+        for layer, saved in zip(reversed(ctx.plan.layers), reversed(ctx.tape[1:])):
+            if isinstance(layer, nn.MaxPool2d):
+                inp, where, pooled = saved
+                g = _aten.threshold_backward(g, pooled, 0)
+                g = _aten.max_pool2d_with_indices_backward(g, inp, layer.kernel_size, layer.stride, layer.padding,
+                                                           layer.dilation, layer.ceil_mode, where)
+                masked = True
+            else:
+                inp, s, e = saved
+                g = g if masked else _aten.threshold_backward(g, e, 0)
+                c1 = layer.expand1x1.out_channels
+                gs = _pointwise_input_grad(g[:, :c1], layer.expand1x1.weight)
+                gs = gs.add_(_aten.convolution_backward(g[:, c1:], s, layer.expand3x3.weight, None, _ONE, _ONE, _ONE,
+                                                        False, _NONE, 1, (True, False, False))[0])
+                g = _pointwise_input_grad(_aten.threshold_backward(gs, s, 0), layer.squeeze.weight)
+                masked = False
+        x, a = ctx.tape[0]
+        g = g if masked else _aten.threshold_backward(g, a, 0)
+        return _stem_input_grad(g, ctx.plan.stem, x), None, None, None
+
+
+def _pointwise_input_grad(g: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The input gradient (N, C, h, w) of a 1x1 convolution ``weight`` (K, C, 1, 1) given its output's gradient
+    g (N, K, h, w): (N·h·w, K) @ (K, C), a view of channels_last g (a channel slice included)."""
+    n, k, h, w = g.shape
+    rows = g.permute(0, 2, 3, 1).reshape(n * h * w, k)
+    out = rows @ weight.reshape(k, -1)
+    return out.view(n, h, w, -1).permute(0, 3, 1, 2)
+
+
+def _stem_input_grad(g: torch.Tensor, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """The input gradient (N, C, H, W) of ``conv`` (unpadded, weight (K, C, k, k), stride s) given its
+    output's gradient g (N, K, h, w): each output position's k·k·C patch gradient in one product, then each
+    kernel offset's patches added at their strided positions."""
+    n, k_out, h, w = g.shape
+    _, c, kh, kw = conv.weight.shape
+    sy, sx = conv.stride
+    patches = g.permute(0, 2, 3, 1).reshape(n * h * w, k_out) @ conv.weight.permute(0, 2, 3, 1).reshape(k_out, -1)
+    patches = patches.view(n, h, w, kh, kw, c)
+    out = torch.zeros(n, x.shape[2], x.shape[3], c, dtype=g.dtype, device=g.device)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i:i + sy * (h - 1) + 1:sy, j:j + sx * (w - 1) + 1:sx, :] += patches[:, :, :, i, j, :]
+    return out.permute(0, 3, 1, 2)
+
+
+def _plain_conv(conv: nn.Module, *, padding: tuple[int, int], stride: tuple[int, int] | None = _ONE) -> bool:
+    return (type(conv) is nn.Conv2d and conv.groups == 1 and conv.dilation == _ONE and conv.padding == padding
+            and conv.padding_mode == "zeros" and (stride is None or conv.stride == stride))
+
+
+def _plain_fire(fire: Fire) -> bool:
+    kinds = [type(m) for m in fire.children()]
+    squeeze, e1, e3 = fire.squeeze, fire.expand1x1, fire.expand3x3
+    return (kinds == [nn.Conv2d, nn.ReLU, nn.Conv2d, nn.ReLU, nn.Conv2d, nn.ReLU]
+            and _plain_conv(squeeze, padding=_NONE) and squeeze.kernel_size == _ONE
+            and _plain_conv(e1, padding=_NONE) and e1.kernel_size == _ONE
+            and _plain_conv(e3, padding=_ONE) and e3.kernel_size == (3, 3)
+            and e1.in_channels == e3.in_channels == squeeze.out_channels)
