@@ -1,7 +1,7 @@
 """The input gradient of SqueezeNet's one-class scores, written out by hand for the CPU.
 
 Autograd runs every layer's generic backward. Three of them are slow on a CPU for what SqueezeNet needs, and
-the same arithmetic runs faster as plain matrix products (``benchmarks/bench_handgrad.py`` prints the
+the same arithmetic runs faster as plain matrix products (``benchmarks/bench_head.py`` prints the
 difference, README Speed):
 
 - the first convolution's input gradient (3 input channels, stride 2): one product (pixels x out-channels)
