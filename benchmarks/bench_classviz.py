@@ -11,7 +11,8 @@ vs one by one, the explorer's first image, and peak memory.
     (aim: >= 2.5 on 2 CPU cores). ``--scale k`` divides every iteration count by k for a quick look.
 (b) One iteration of tpviz.class_visualization (batch 1, 224x224; (a call of S iterations - a call of 1) /
     (S - 1), so fixed costs are not counted), in the same run, alternating: the same in the plain layout
-    (layout.plain()), the same computing all 1000 scores (head.all_scores()), torch-lucent's render_vis
+    (layout.plain()), the same computing all 1000 scores (head.all_scores()), the same with autograd's backward
+    instead of the hand-written one (handgrad.autograd_only()), torch-lucent's render_vis
     (README defaults, frozen model; `make bench` installs it), a minimal CS231n loop, a bare forward + input
     gradient, and the FLOP floor: 2 x the forward's FLOPs at the rate of the model's largest convolution (20
     calls in a row, alternating with the rest, its fastest run), also for the one class tpviz computes.
@@ -40,7 +41,7 @@ from _peers import conv_floor, forward_flops, largest_conv, lucent_run, minimal_
 from _timing import bare, benchmark_model, timed
 
 import tpviz
-from tpviz.algorithms import head, layout
+from tpviz.algorithms import handgrad, head, layout
 from tpviz.course import TP
 
 LRS = [1.0, 3.0, 5.0, 7.0, 9.0]
@@ -98,7 +99,12 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
         with head.all_scores():
             tpviz_run(n)
 
+    def autograd_run(n: int) -> None:
+        with handgrad.autograd_only():
+            tpviz_run(n)
+
     peers = {"tpviz": tpviz_run, "tpviz, plain layout": plain_run, "tpviz, all 1000 scores": all_scores_run,
+             "tpviz, autograd backward": autograd_run,
              "lucent render_vis": lambda n: lucent_run(frozen, n),
              "minimal CS231n loop": lambda n: minimal_loop(frozen, n)}
     conv_run, conv_flops, conv = largest_conv(model, device)
@@ -129,7 +135,8 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
                               ("tpviz / convolutions alone", per["tpviz"] / convs, None),
                               ("tpviz / minimal loop", per["tpviz"] / per["minimal CS231n loop"], None),
                               ("tpviz / plain layout", per["tpviz"] / per["tpviz, plain layout"], None),
-                              ("tpviz / all 1000 scores", per["tpviz"] / per["tpviz, all 1000 scores"], None)):
+                              ("tpviz / all 1000 scores", per["tpviz"] / per["tpviz, all 1000 scores"], None),
+                              ("tpviz / autograd backward", per["tpviz"] / per["tpviz, autograd backward"], None)):
         verdict = "" if goal is None else f" (goal <= {goal}): {'OK' if ratio <= goal else 'ABOVE GOAL'}"
         print(f"  ratio {what:26s} = {ratio:.2f}{verdict}")
 
