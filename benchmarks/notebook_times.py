@@ -3,10 +3,14 @@
 Runs copies of the notebooks (the repository's files are never written) in a fresh kernel, one at a time,
 and prints each code cell that took at least --min seconds, with its first line, then the total.
 ``--plain-layout`` runs them with the caller's model as it is (no channels_last copy): the "before" of the
-memory-layout work, on the same notebook. The weights and images come from TPVIZ_WEIGHTS_DIR / TPVIZ_DATA_DIR.
+memory-layout work, on the same notebook. ``--reference`` runs every reference path of issue 15's work: the plain
+layout, all 1000 class scores (``head.all_scores()``) and autograd's backward (``handgrad.autograd_only()``); only
+the explorer worker's single OpenMP thread stays (it is not a switch). The weights and images come from
+TPVIZ_WEIGHTS_DIR / TPVIZ_DATA_DIR.
 
     python benchmarks/notebook_times.py notebooks/03_class_visualization.ipynb
     python benchmarks/notebook_times.py --plain-layout notebooks/03_class_visualization.ipynb
+    python benchmarks/notebook_times.py --reference notebooks/03_class_visualization.ipynb
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 PLAIN = ("from tpviz.algorithms import layout as _layout  # benchmark only: the plain layout, as before\n"
          "_layout.plain().__enter__()")
+REFERENCE = PLAIN + ("\nfrom tpviz.algorithms import handgrad as _handgrad, head as _head  # and the other reference paths\n"
+                     "_head.all_scores().__enter__()\n_handgrad.autograd_only().__enter__()")
 
 
-def cell_times(path: Path, *, fast: bool, plain: bool, timeout: int) -> list[tuple[int, str, float]]:
-    """(index in the notebook, first line, seconds) of each code cell, run top to bottom in a fresh kernel."""
+def cell_times(path: Path, *, fast: bool, first: str | None, timeout: int) -> list[tuple[int, str, float]]:
+    """(index in the notebook, first line, seconds) of each code cell, run top to bottom in a fresh kernel, after
+    the cell ``first`` when given (not listed)."""
     nb = nbformat.read(path, as_version=4)
-    if plain:
-        nb.cells.insert(0, nbformat.v4.new_code_cell(PLAIN))
+    if first:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(first))
     env_fast = os.environ.pop("TPVIZ_FAST", None)
     if fast:
         os.environ["TPVIZ_FAST"] = "1"
@@ -41,7 +48,7 @@ def cell_times(path: Path, *, fast: bool, plain: bool, timeout: int) -> list[tup
         if env_fast is not None:
             os.environ["TPVIZ_FAST"] = env_fast
     times = []
-    for i, cell in enumerate(nb.cells[1:] if plain else nb.cells):
+    for i, cell in enumerate(nb.cells[1:] if first else nb.cells):
         timing = cell.get("metadata", {}).get("execution", {})
         if cell.cell_type != "code" or "iopub.execute_input" not in timing:
             continue
@@ -61,17 +68,21 @@ def main() -> None:
     ap.add_argument("notebooks", nargs="*", type=Path, default=sorted((ROOT / "notebooks").glob("0*.ipynb")))
     ap.add_argument("--fast", action="store_true", help="fast mode (TPVIZ_FAST=1) instead of full")
     ap.add_argument("--plain-layout", action="store_true", help="run the models as they are (no channels_last copy)")
+    ap.add_argument("--reference", action="store_true",
+                    help="plain layout, all 1000 scores and autograd's backward: before issue 15's work")
     ap.add_argument("--min", type=float, default=2.0, help="list the cells that took at least this many seconds")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = ap.parse_args()
     import torch
 
     mode = "fast" if args.fast else "full"
-    layout = "plain layout" if args.plain_layout else "tpviz's layout"
+    layout = ("reference paths (plain layout, all 1000 scores, autograd's backward)" if args.reference
+              else "plain layout" if args.plain_layout else "tpviz's layout")
+    first = REFERENCE if args.reference else PLAIN if args.plain_layout else None
     print(f"{mode} mode, {layout}, torch {torch.__version__}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}")
     for path in args.notebooks:
         started = time.perf_counter()
-        times = cell_times(path, fast=args.fast, plain=args.plain_layout, timeout=args.timeout)
+        times = cell_times(path, fast=args.fast, first=first, timeout=args.timeout)
         wall = time.perf_counter() - started
         print(f"{path.name}: {wall:.0f} s in all (kernel start included), cells {sum(t for *_, t in times):.0f} s")
         for i, first, seconds in times:
