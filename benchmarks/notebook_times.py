@@ -24,10 +24,18 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAIN = ("from tpviz.algorithms import layout as _layout  # benchmark only: the plain layout, as before\n"
-         "_layout.plain().__enter__()")
-REFERENCE = PLAIN + ("\nfrom tpviz.algorithms import handgrad as _handgrad, head as _head  # and the other reference paths\n"
-                     "_head.all_scores().__enter__()\n_handgrad.autograd_only().__enter__()")
+# Each block is entered on an ExitStack kept in the kernel: a context manager entered without a reference left to it
+# is garbage-collected at once, which closes its generator and restores the switch (the first version did that,
+# so its "plain layout" runs ran tpviz's layout).
+PLAIN = ("import contextlib as _contextlib  # benchmark only: the reference paths, as before\n"
+         "from tpviz.algorithms import layout as _layout\n"
+         "_reference = _contextlib.ExitStack()\n"
+         "_reference.enter_context(_layout.plain())\n"
+         "assert not _layout._channels_last.on")
+REFERENCE = PLAIN + ("\nfrom tpviz.algorithms import handgrad as _handgrad, head as _head\n"
+                     "_reference.enter_context(_head.all_scores())\n"
+                     "_reference.enter_context(_handgrad.autograd_only())\n"
+                     "assert not _head._one_class.on and not _handgrad._by_hand.on")
 
 
 def cell_times(path: Path, *, fast: bool, first: str | None, timeout: int) -> list[tuple[int, str, float]]:
