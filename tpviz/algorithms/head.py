@@ -30,7 +30,8 @@ class ClassScores(nn.Module):
     """SqueezeNet restricted to U classes: inputs (N, 3, H, W) -> their scores (N, U), in the rows' order.
 
     ``features`` and the classifier's dropout, ReLU and pooling are the model's own modules (shared, not
-    copied); ``weight`` (U, 512, 1, 1) and ``bias`` (U,) are the chosen rows of its last convolution.
+    copied); ``weight`` (U, 512, 1, 1) and ``bias`` (U,) are the chosen rows of its last convolution. Where
+    ``handgrad.applies`` (a channels_last CPU input that wants a gradient), the input gradient is handgrad's.
     """
 
     def __init__(self, model: SqueezeNet, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
