@@ -70,18 +70,15 @@ def plan(features: nn.Module) -> Plan | None:
     return Plan(stem, layers) if type(layers[-1]) is Fire else None
 
 
-def applies(x: torch.Tensor, *tensors: torch.Tensor | None) -> bool:
+def applies(plan_: Plan, x: torch.Tensor, *tensors: torch.Tensor | None) -> bool:
     """True when ``scores`` should run for input ``x``: a gradient is being recorded for it, on the CPU, in
-    channels_last (where it was measured faster), without autocast, and no weight wants a gradient."""
+    channels_last (where it was measured faster), without autocast, and no weight (``tensors`` and the planned
+    layers' parameters) wants a gradient (``scores`` computes none)."""
+    layers = [plan_.stem, *plan_.layers]
     return (_by_hand.on and torch.is_grad_enabled() and x.requires_grad and x.device.type == "cpu"
             and x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last)
-            and not torch.is_autocast_enabled("cpu") and not any(t is not None and t.requires_grad for t in tensors))
-
-
-def frozen(plan_: Plan) -> bool:
-    """True when no parameter of the planned layers wants a gradient (``scores`` computes none)."""
-    modules = [plan_.stem, *plan_.layers]
-    return not any(p.requires_grad for m in modules for p in m.parameters())
+            and not torch.is_autocast_enabled("cpu") and not any(t is not None and t.requires_grad for t in tensors)
+            and not any(p.requires_grad for m in layers for p in m.parameters()))
 
 
 def scores(plan_: Plan, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
