@@ -16,7 +16,7 @@ from .. import validate
 from ..course import TP
 from ..errors import InputError
 from ..imagenet.images import pixel_bounds
-from . import layout
+from . import heap, layout
 from .gradients import finite_result, forward, input_gradient, score, unit_step
 from .head import only_classes
 from .transforms import gaussian_blur, jitter
@@ -115,27 +115,28 @@ def ascend(model: nn.Module, start: torch.Tensor, labels: torch.Tensor, settings
     img = start.detach().clone()
     kept: dict[int, torch.Tensor] = {0: img.clone()} if 0 in snapshots else {}
     lo, hi = pixel_bounds(img)
-    for t in range(s.iterations):
-        dx, dy = rng.randint(0, s.max_jitter), rng.randint(0, s.max_jitter)
-        run = None if stop is None or bool((stop > t).all()) else (stop > t).nonzero()[:, 0]
-        cur, y, step_len, l2 = (img, index, lr, l2_reg) if run is None else \
-            (img[run], index[run], lr[run], l2_reg[run])
-        moved = jitter(cur, dx, dy)
-        grad, _ = input_gradient(fast, moved, y)
-        grad.addcmul_(moved, l2.view(-1, 1, 1, 1), value=-2)  # + d/dx of -l2·||x||², exact
-        new = jitter(moved + unit_step(grad).mul_(step_len.view(-1, 1, 1, 1)), -dx, -dy)
-        if s.clamp:
-            new = new.clamp_(lo, hi)  # clamp_pixels
-        if s.blur_every is not None and t % s.blur_every == 0:
-            new = gaussian_blur(new, s.blur_sigma)
-        if run is None:
-            img = new
-        else:
-            img[run] = new
-        if t + 1 in snapshots:
-            kept[t + 1] = img.clone()
-        if on_step is not None:
-            on_step(t + 1, img)
+    with heap.kept():  # each step reuses the last step's memory (heap.py)
+        for t in range(s.iterations):
+            dx, dy = rng.randint(0, s.max_jitter), rng.randint(0, s.max_jitter)
+            run = None if stop is None or bool((stop > t).all()) else (stop > t).nonzero()[:, 0]
+            cur, y, step_len, l2 = (img, index, lr, l2_reg) if run is None else \
+                (img[run], index[run], lr[run], l2_reg[run])
+            moved = jitter(cur, dx, dy)
+            grad, _ = input_gradient(fast, moved, y)
+            grad.addcmul_(moved, l2.view(-1, 1, 1, 1), value=-2)  # + d/dx of -l2·||x||², exact
+            new = jitter(moved + unit_step(grad).mul_(step_len.view(-1, 1, 1, 1)), -dx, -dy)
+            if s.clamp:
+                new = new.clamp_(lo, hi)  # clamp_pixels
+            if s.blur_every is not None and t % s.blur_every == 0:
+                new = gaussian_blur(new, s.blur_sigma)
+            if run is None:
+                img = new
+            else:
+                img[run] = new
+            if t + 1 in snapshots:
+                kept[t + 1] = img.clone()
+            if on_step is not None:
+                on_step(t + 1, img)
     finite_result(img, "class visualization")  # NaN stays NaN: one check at the end suffices
     return img, [kept[i] for i in snapshots]
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..imagenet.images import quantize
+from . import heap
 from .gradients import forward, objective_gradient
 
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -49,29 +50,30 @@ def run_attack(model: nn.Module, start: torch.Tensor, goal: Goal, objective: Obj
     iterations = torch.zeros(n, dtype=torch.long, device=cur.device)
     last_logits: torch.Tensor | None = None
     active = torch.arange(n, device=cur.device)
-    for it in range(max_iter + 1):
-        if it < max_iter:
-            grad, logits = objective_gradient(model, cur[active], goal.labels[active], objective)
-        else:  # the last check needs the prediction only
-            with torch.no_grad():
-                logits = forward(model, cur[active])
-        if last_logits is None:
-            last_logits = torch.empty(n, logits.shape[1], dtype=logits.dtype, device=cur.device)
-        last_logits[active] = logits
-        met = goal.met(logits.argmax(dim=1), active)
-        if until_saved and bool(met.any()):  # of those that fool the model, keep the ones whose 8-bit copy does too
-            done = active[met]
-            with torch.no_grad():
-                saved = forward(model, quantize(cur[done])).argmax(dim=1)
-            met[met.nonzero()[:, 0]] = goal.met(saved, done)
-        if it == max_iter:
-            break
-        keep = ~met
-        active, grad = active[keep], grad[keep]
-        if active.numel() == 0:
-            break
-        cur[active] = step(cur[active], grad, active).detach()
-        iterations[active] += 1
-        on_step(it + 1)
+    with heap.kept():  # each step reuses the last step's memory (heap.py)
+        for it in range(max_iter + 1):
+            if it < max_iter:
+                grad, logits = objective_gradient(model, cur[active], goal.labels[active], objective)
+            else:  # the last check needs the prediction only
+                with torch.no_grad():
+                    logits = forward(model, cur[active])
+            if last_logits is None:
+                last_logits = torch.empty(n, logits.shape[1], dtype=logits.dtype, device=cur.device)
+            last_logits[active] = logits
+            met = goal.met(logits.argmax(dim=1), active)
+            if until_saved and bool(met.any()):  # of those that fool the model, keep the ones whose 8-bit copy does too
+                done = active[met]
+                with torch.no_grad():
+                    saved = forward(model, quantize(cur[done])).argmax(dim=1)
+                met[met.nonzero()[:, 0]] = goal.met(saved, done)
+            if it == max_iter:
+                break
+            keep = ~met
+            active, grad = active[keep], grad[keep]
+            if active.numel() == 0:
+                break
+            cur[active] = step(cur[active], grad, active).detach()
+            iterations[active] += 1
+            on_step(it + 1)
     assert last_logits is not None
     return Trajectory(images=cur, iterations=iterations, logits=last_logits)

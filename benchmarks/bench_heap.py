@@ -1,0 +1,78 @@
+"""Benchmark: a class-visualization iteration with heap.kept() (tpviz) and with glibc's own malloc behaviour.
+
+    python benchmarks/bench_heap.py [--rounds 4] [--steps 41] [--model squeezenet1_1]
+
+Each round runs two fresh processes one after the other (which goes first alternates): one as tpviz runs,
+one inside heap.glibc_default() from its start. Each prints ms per iteration ((a call of S iterations - a
+call of 1) / (S - 1), median of 3) and page faults per iteration. glibc's own behaviour depends on how the
+heap happens to be laid out, so it differs from process to process: hence rounds, all printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from _timing import benchmark_model
+
+import tpviz
+from tpviz.algorithms import heap
+
+
+def one(steps: int, name: str) -> dict[str, float]:
+    model, _ = benchmark_model(name, "cpu")
+    tpviz.class_visualization(model, "snail", iterations=3)
+    per, faults = [], []
+    for _ in range(3):
+        f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
+        tpviz.class_visualization(model, "snail", iterations=steps)
+        f1, t1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
+        tpviz.class_visualization(model, "snail", iterations=1)
+        f2, t2 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
+        per.append(((t1 - t0) - (t2 - t1)) / (steps - 1))
+        faults.append(((f1 - f0) - (f2 - f1)) / (steps - 1))
+    return {"ms": 1000 * statistics.median(per), "faults": statistics.median(faults)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=41)
+    ap.add_argument("--model", default="squeezenet1_1")
+    ap.add_argument("--child", choices=["kept", "default"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        if args.child == "default":
+            with heap.glibc_default():
+                print(json.dumps(one(args.steps, args.model)))
+        else:
+            print(json.dumps(one(args.steps, args.model)))
+        return
+    if not heap.applies():
+        print("heap.kept() changes nothing here (not glibc, or MALLOC_*_/GLIBC_TUNABLES set): nothing to compare")
+        return
+    env = {**os.environ, "TPVIZ_ALLOW_RANDOM_WEIGHTS": "1"}
+    rows: dict[str, list[dict[str, float]]] = {"kept": [], "default": []}
+    for r in range(args.rounds):
+        for child in (("kept", "default") if r % 2 == 0 else ("default", "kept")):
+            out = subprocess.run([sys.executable, __file__, "--child", child, "--steps", str(args.steps),
+                                  "--model", args.model], capture_output=True, text=True, env=env, check=True)
+            rows[child].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"one class-visualization iteration, {args.model}, batch 1, CPU, {args.rounds} rounds of two fresh processes")
+    for child, label in (("kept", "tpviz (heap.kept)"), ("default", "glibc's own malloc behaviour")):
+        ms = ", ".join(f"{row['ms']:.1f}" for row in rows[child])
+        faults = ", ".join(f"{row['faults']:.0f}" for row in rows[child])
+        print(f"  {label:30s} ms/iteration: {ms}   page faults/iteration: {faults}")
+    ratios = [k["ms"] / d["ms"] for k, d in zip(rows["kept"], rows["default"])]
+    print(f"  ratio kept / default, per round: {', '.join(f'{x:.2f}' for x in ratios)}   "
+          f"median {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()
