@@ -15,9 +15,10 @@ difference, README Speed):
 
 ``Plan`` checks once that the features are exactly a stem convolution + ReLU followed by max pools and
 torchvision ``Fire`` modules; ``scores`` is then an autograd function whose backward is this one. The
-forward is the modules' own arithmetic. Tests compare scores and gradients with autograd's
-(``tests/test_handgrad.py``); ``autograd_only()`` turns it off (the reference path for tests and
-benchmarks).
+forward is the modules' own arithmetic, with the 1x1 convolutions as matrix products too (each Fire's 1x1
+written straight into its concatenated output: a few percent of an iteration, README Speed). Tests compare
+scores and gradients with autograd's (``tests/test_handgrad.py``); ``autograd_only()`` turns it off (the
+reference path for tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -108,11 +109,10 @@ class _Scores(torch.autograd.Function):
                                         ceil_mode=layer.ceil_mode, return_indices=True)
                 tape.append((inp, where, a))
             else:
-                s = F.conv2d(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
-                a = torch.cat([F.conv2d(s, layer.expand1x1.weight, layer.expand1x1.bias),
-                               F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1)], 1).relu_()
+                s = _pointwise(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
+                a = _fire_expand(s, layer)
                 tape.append((inp, s, a))
-        z = F.conv2d(a, weight, bias)
+        z = _pointwise(a, weight, bias)
         ctx.plan, ctx.tape, ctx.z, ctx.weight = plan_, tape, z, weight
         return z.clamp(min=0).mean((2, 3))
 
@@ -143,6 +143,33 @@ class _Scores(torch.autograd.Function):
         x, a = ctx.tape[0]
         g = g if masked else _aten.threshold_backward(g, a, 0)
         return _stem_input_grad(g, ctx.plan.stem, x), None, None, None
+
+
+def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
+               out: torch.Tensor | None = None) -> torch.Tensor:
+    """A 1x1 convolution ``weight`` (K, C, 1, 1) + ``bias`` (K,) of x (N, C, h, w): (N·h·w, C) @ (C, K), a view
+    of channels_last x; the result (N, K, h, w) is channels_last, or written into ``out`` (N·h·w, K) (a
+    column slice of a wider matrix works)."""
+    n, c, h, w = x.shape
+    rows, wt = x.permute(0, 2, 3, 1).reshape(n * h * w, c), weight.reshape(weight.shape[0], c).t()
+    if out is None:
+        out = torch.empty(n * h * w, weight.shape[0], dtype=x.dtype, device=x.device)
+    if bias is None:
+        torch.mm(rows, wt, out=out)
+    else:
+        torch.addmm(bias, rows, wt, out=out)
+    return out.view(n, h, w, -1).permute(0, 3, 1, 2) if out.is_contiguous() else out
+
+
+def _fire_expand(s: torch.Tensor, fire: Fire) -> torch.Tensor:
+    """ReLU of a Fire module's two expansions of s (N, C, h, w), concatenated (N, K1 + K3, h, w), channels_last:
+    the 1x1 is written straight into the result, the 3x3 copied there (no concatenation)."""
+    n, _, h, w = s.shape
+    c1, c3 = fire.expand1x1.out_channels, fire.expand3x3.out_channels
+    out = torch.empty(n, h, w, c1 + c3, dtype=s.dtype, device=s.device)
+    _pointwise(s, fire.expand1x1.weight, fire.expand1x1.bias, out=out.view(n * h * w, c1 + c3)[:, :c1])
+    out[..., c1:] = F.conv2d(s, fire.expand3x3.weight, fire.expand3x3.bias, padding=1).permute(0, 2, 3, 1)
+    return out.relu_().permute(0, 3, 1, 2)
 
 
 def _pointwise_input_grad(g: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
