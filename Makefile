@@ -62,6 +62,7 @@ bench: $(STAMP)-bench
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_classviz.py
 	$(PY) benchmarks/bench_head.py
+	$(PY) benchmarks/bench_heap.py
 
 lint: $(STAMP)-runtime
 	$(call pip_install,dev)

@@ -48,10 +48,11 @@ def minimal_loop(model: nn.Module, iterations: int, *, lr: float = 5.0, l2_reg: 
 
 
 def largest_conv(model: nn.Module, device: torch.device, *, calls: int = 20
-                 ) -> tuple[Callable[[], None], int, str]:
-    """(run, flops, which conv): ``run()`` calls the model's largest convolution ``calls`` times at batch 1 in
-    channels_last (its best layout here), forward only; ``flops`` is what those calls compute. Timed beside the
-    iterations (``timed``, alternating) so that the rate it gives meets the same machine noise as they do."""
+                 ) -> tuple[dict[str, Callable[[], None]], int, str]:
+    """(runs, flops, which conv): each of ``runs`` (by layout: "channels_last", "plain") calls the model's
+    largest convolution ``calls`` times at batch 1 in that layout, forward only; ``flops`` is what those calls
+    compute. Timed beside the iterations (``timed``, alternating) so that the rate they give meets the same
+    machine noise as the iterations do; the floor takes the faster layout's best run."""
     x = torch.randn(1, 3, 224, 224, device=device)
     shapes: dict[str, tuple[nn.Conv2d, torch.Size, int]] = {}
     handles = [m.register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(
@@ -64,15 +65,18 @@ def largest_conv(model: nn.Module, device: torch.device, *, calls: int = 20
         for h in handles:
             h.remove()
     name, (conv, shape, flops) = max(shapes.items(), key=lambda kv: kv[1][2])
-    conv = copy.deepcopy(conv).to(memory_format=torch.channels_last)
-    inp = torch.randn(shape, device=device).contiguous(memory_format=torch.channels_last)
+    runs = {}
+    for layout, fmt in (("channels_last", torch.channels_last), ("plain", torch.contiguous_format)):
+        layer = copy.deepcopy(conv).to(memory_format=fmt)
+        inp = torch.randn(shape, device=device).contiguous(memory_format=fmt)
 
-    def run() -> None:
-        with torch.no_grad():
-            for _ in range(calls):
-                conv(inp)
+        def run(layer: nn.Conv2d = layer, inp: torch.Tensor = inp) -> None:
+            with torch.no_grad():
+                for _ in range(calls):
+                    layer(inp)
 
-    return run, calls * flops, f"{name} {tuple(conv.weight.shape)} ({flops / 1e6:.0f} MFLOP)"
+        runs[layout] = run
+    return runs, calls * flops, f"{name} {tuple(conv.weight.shape)} ({flops / 1e6:.0f} MFLOP)"
 
 
 def forward_flops(model: nn.Module, device: torch.device) -> int:

@@ -15,7 +15,8 @@ vs one by one, the explorer's first image, and peak memory.
     instead of the hand-written one (handgrad.autograd_only()), torch-lucent's render_vis
     (README defaults, frozen model; `make bench` installs it), a minimal CS231n loop, a bare forward + input
     gradient, and the FLOP floor: 2 x the forward's FLOPs at the rate of the model's largest convolution (20
-    calls in a row, alternating with the rest, its fastest run), also for the one class tpviz computes.
+    calls in a row, alternating with the rest, the fastest run of its faster layout: channels_last or plain),
+    also for the one class tpviz computes.
     Goals: <= 0.55x lucent, <= 3x the floor.
 (c) The explorer (background, the TP's grid, never scaled): seconds to its first image (goal: <= 5 s) and to the
     whole grid; to the first image computing all 1000 class scores (head.all_scores(), as before head.py); and to
@@ -107,13 +108,15 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
              "tpviz, autograd backward": autograd_run,
              "lucent render_vis": lambda n: lucent_run(frozen, n),
              "minimal CS231n loop": lambda n: minimal_loop(frozen, n)}
-    conv_run, conv_flops, conv = largest_conv(model, device)
-    fns = {"bare": lambda: bare(model, x, y), "largest conv": conv_run}
+    conv_runs, conv_flops, conv = largest_conv(model, device)
+    fns = {"bare": lambda: bare(model, x, y), **{f"largest conv, {k}": run for k, run in conv_runs.items()}}
     for name, run in peers.items():
         fns[f"{name} 1"], fns[f"{name} S"] = (lambda run=run: run(1)), (lambda run=run: run(steps))
-    med = timed(fns, repeats, device, best=("largest conv",))
+    med = timed(fns, repeats, device, best=tuple(f"largest conv, {k}" for k in conv_runs))
     per = {name: (med[f"{name} S"] - med[f"{name} 1"]) / (steps - 1) for name in peers}
-    rate = conv_flops / med["largest conv"] / 1e9  # GFLOP/s, its best run, alternating with the iterations
+    rates = {k: conv_flops / med[f"largest conv, {k}"] / 1e9 for k in conv_runs}  # GFLOP/s, each layout's best run
+    layout_best = max(rates, key=rates.__getitem__)
+    rate = rates[layout_best]  # the floor: the faster layout's best run, alternating with the iterations
     floor = 2 * forward_flops(model, device) / (rate * 1e9)
     with tpviz.frozen_eval(model):
         scorer, _ = head.only_classes(model, y)  # what tpviz computes: the snail's score only (head.py)
@@ -124,7 +127,8 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
     for name, seconds in per.items():
         print(f"  {name:28s} {seconds * 1000:7.1f} ms   x{seconds / per['tpviz']:.2f} tpviz")
     print(f"  {'bare forward+input-grad':28s} {med['bare'] * 1000:7.1f} ms   (plain layout)")
-    print(f"  {'FLOP floor':28s} {floor * 1000:7.1f} ms   (2 x forward FLOPs at {rate:.0f} GFLOP/s, {conv})")
+    print(f"  {'FLOP floor':28s} {floor * 1000:7.1f} ms   (2 x forward FLOPs at {rate:.0f} GFLOP/s, {conv}, "
+          f"{layout_best}; " + ", ".join(f"{k} {r:.0f}" for k, r in rates.items()) + " GFLOP/s)")
     print(f"  {'FLOP floor, one class':28s} {floor_one * 1000:7.1f} ms   (the same for the work tpviz does: the last "
           "conv's snail row only, head.py)")
     print(f"  {'convolutions alone':28s} {convs * 1000:7.1f} ms   (each conv's forward + input gradient timed alone, "
