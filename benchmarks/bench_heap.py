@@ -5,7 +5,10 @@
 Each round runs two fresh processes one after the other (which goes first alternates): one as tpviz runs,
 one inside heap.glibc_default() from its start. Each prints ms per iteration ((a call of S iterations - a
 call of 1) / (S - 1), median of 3) and page faults per iteration. glibc's own behaviour depends on how the
-heap happens to be laid out, so it differs from process to process: hence rounds, all printed.
+heap happens to be laid out, so it differs from process to process: hence rounds, all printed. Wall time
+is noisy on a shared machine, so a last fresh process also prints what one page fault costs here: a loop
+that allocates and frees 4 x 6 MB per step, timed with every block mmapped afresh (glibc's initial
+threshold, held) and then inside heap.kept().
 """
 
 from __future__ import annotations
@@ -40,13 +43,41 @@ def one(steps: int, name: str) -> dict[str, float]:
     return {"ms": 1000 * statistics.median(per), "faults": statistics.median(faults)}
 
 
+def fault_cost() -> dict[str, float]:
+    """Microseconds per page fault: the same steps with and without faults, side by side in this process."""
+    import ctypes
+
+    import torch
+
+    def step() -> None:
+        blocks = [torch.ones(1_500_000) for _ in range(4)]
+        del blocks
+
+    def per_step() -> tuple[float, float]:
+        for _ in range(6):
+            step()
+        f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
+        for _ in range(30):
+            step()
+        return (time.perf_counter() - t0) / 30, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 30
+
+    ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD held at glibc's initial value
+    slow, faults = per_step()
+    with heap.kept():
+        fast, kept_faults = per_step()
+    return {"us_per_fault": 1e6 * (slow - fast) / (faults - kept_faults), "faults": faults}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--steps", type=int, default=41)
     ap.add_argument("--model", default="squeezenet1_1")
-    ap.add_argument("--child", choices=["kept", "default"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["kept", "default", "cost"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child == "cost":
+        print(json.dumps(fault_cost()))
+        return
     if args.child:
         if args.child == "default":
             with heap.glibc_default():
@@ -72,6 +103,12 @@ def main() -> None:
     ratios = [k["ms"] / d["ms"] for k, d in zip(rows["kept"], rows["default"])]
     print(f"  ratio kept / default, per round: {', '.join(f'{x:.2f}' for x in ratios)}   "
           f"median {statistics.median(ratios):.2f}")
+    out = subprocess.run([sys.executable, __file__, "--child", "cost"], capture_output=True, text=True, env=env,
+                         check=True)
+    cost = json.loads(out.stdout.strip().splitlines()[-1])["us_per_fault"]
+    saved = [cost * (d["faults"] - k["faults"]) / 1000 for k, d in zip(rows["kept"], rows["default"])]
+    print(f"  one page fault costs {cost:.2f} us here (4 x 6 MB freed and faulted in again per step vs kept): "
+          f"the faults avoided are worth {', '.join(f'{x:.2f}' for x in saved)} ms/iteration")
 
 
 if __name__ == "__main__":
