@@ -60,9 +60,12 @@ def test_scores_and_gradients_equal_autograds(version, size):
     out, grad, fn = scores_and_gradient(scorer, x, grad_out)
     with handgrad.autograd_only():
         ref_out, ref, ref_fn = scores_and_gradient(scorer, x, grad_out)
-    assert fn == "_ScoresBackward" and ref_fn != fn  # each path ran
-    torch.testing.assert_close(out, ref_out, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(grad, ref, rtol=1e-10, atol=1e-12)
+    with handgrad.conv_forward():  # the reference forward: the modules' convolutions and torch.cat
+        conv_out, conv_grad, conv_fn = scores_and_gradient(scorer, x, grad_out)
+    assert fn == conv_fn == "_ScoresBackward" and ref_fn != fn  # each path ran
+    for o, g in ((out, grad), (conv_out, conv_grad)):
+        torch.testing.assert_close(o, ref_out, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(g, ref, rtol=1e-10, atol=1e-12)
     assert (ref != 0).float().mean() > 0.5  # a gradient that reaches most pixels, so the comparison means something
 
 

@@ -16,9 +16,9 @@ difference, README Speed):
 ``Plan`` checks once that the features are exactly a stem convolution + ReLU followed by max pools and
 torchvision ``Fire`` modules; ``scores`` is then an autograd function whose backward is this one. The
 forward is the modules' own arithmetic, with the 1x1 convolutions as matrix products too (each Fire's 1x1
-written straight into its concatenated output: a few percent of an iteration, README Speed). Tests compare
-scores and gradients with autograd's (``tests/test_handgrad.py``); ``autograd_only()`` turns it off (the
-reference path for tests and benchmarks).
+written straight into its concatenated output: a few percent of an iteration, README Speed;
+``conv_forward()`` runs the convolutions instead). Tests compare scores and gradients with autograd's
+(``tests/test_handgrad.py``); ``autograd_only()`` turns it off (the reference path for tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from torchvision.models.squeezenet import Fire
 from .switch import Switch
 
 _by_hand = Switch(True)
+_matmul_forward = Switch(True)
 _aten = torch.ops.aten
 _ONE, _NONE = (1, 1), (0, 0)
 
@@ -96,6 +97,14 @@ def autograd_only() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def conv_forward() -> Iterator[None]:
+    """Inside the block, the forward runs the modules' convolutions and ``torch.cat`` instead of matrix products
+    (the reference for tests and benchmarks; the backward is still this module's)."""
+    with _matmul_forward.set(False):
+        yield
+
+
 class _Scores(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, plan_, weight, bias):  # type: ignore[no-untyped-def, override]
@@ -108,11 +117,16 @@ class _Scores(torch.autograd.Function):
                 a, where = F.max_pool2d(inp, layer.kernel_size, layer.stride, layer.padding, layer.dilation,
                                         ceil_mode=layer.ceil_mode, return_indices=True)
                 tape.append((inp, where, a))
-            else:
+            elif _matmul_forward.on:
                 s = _pointwise(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
                 a = _fire_expand(s, layer)
                 tape.append((inp, s, a))
-        z = _pointwise(a, weight, bias)
+            else:
+                s = F.conv2d(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
+                a = torch.cat([F.conv2d(s, layer.expand1x1.weight, layer.expand1x1.bias),
+                               F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1)], 1).relu_()
+                tape.append((inp, s, a))
+        z = _pointwise(a, weight, bias) if _matmul_forward.on else F.conv2d(a, weight, bias)
         ctx.plan, ctx.tape, ctx.z, ctx.weight = plan_, tape, z, weight
         return z.clamp(min=0).mean((2, 3))
 
