@@ -4,7 +4,8 @@ Runs copies of the notebooks (the repository's files are never written) in a fre
 and prints each code cell that took at least --min seconds, with its first line, then the total.
 ``--plain-layout`` runs them with the caller's model as it is (no channels_last copy): the "before" of the
 memory-layout work, on the same notebook. ``--reference`` runs every reference path of issue 15's work: the plain
-layout, all 1000 class scores (``head.all_scores()``) and autograd's backward (``handgrad.autograd_only()``); only
+layout, all 1000 class scores (``head.all_scores()``), autograd's backward (``handgrad.autograd_only()``) and glibc's
+own malloc behaviour (``heap.glibc_default()``, from the kernel's start); only
 the explorer worker's single OpenMP thread stays (it is not a switch). The weights and images come from
 TPVIZ_WEIGHTS_DIR / TPVIZ_DATA_DIR.
 
@@ -32,10 +33,11 @@ PLAIN = ("import contextlib as _contextlib  # benchmark only: the reference path
          "_reference = _contextlib.ExitStack()\n"
          "_reference.enter_context(_layout.plain())\n"
          "assert not _layout._channels_last.on")
-REFERENCE = PLAIN + ("\nfrom tpviz.algorithms import handgrad as _handgrad, head as _head\n"
+REFERENCE = PLAIN + ("\nfrom tpviz.algorithms import handgrad as _handgrad, head as _head, heap as _heap\n"
                      "_reference.enter_context(_head.all_scores())\n"
                      "_reference.enter_context(_handgrad.autograd_only())\n"
-                     "assert not _head._one_class.on and not _handgrad._by_hand.on")
+                     "_reference.enter_context(_heap.glibc_default())\n"
+                     "assert not _head._one_class.on and not _handgrad._by_hand.on and not _heap._keep.on")
 
 
 def cell_times(path: Path, *, fast: bool, first: str | None, timeout: int) -> list[tuple[int, str, float]]:
@@ -77,14 +79,14 @@ def main() -> None:
     ap.add_argument("--fast", action="store_true", help="fast mode (TPVIZ_FAST=1) instead of full")
     ap.add_argument("--plain-layout", action="store_true", help="run the models as they are (no channels_last copy)")
     ap.add_argument("--reference", action="store_true",
-                    help="plain layout, all 1000 scores and autograd's backward: before issue 15's work")
+                    help="plain layout, all 1000 scores, autograd's backward, glibc's malloc: before issue 15")
     ap.add_argument("--min", type=float, default=2.0, help="list the cells that took at least this many seconds")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = ap.parse_args()
     import torch
 
     mode = "fast" if args.fast else "full"
-    layout = ("reference paths (plain layout, all 1000 scores, autograd's backward)" if args.reference
+    layout = ("reference paths (plain layout, all 1000 scores, autograd's backward, glibc's malloc)" if args.reference
               else "plain layout" if args.plain_layout else "tpviz's layout")
     first = REFERENCE if args.reference else PLAIN if args.plain_layout else None
     print(f"{mode} mode, {layout}, torch {torch.__version__}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}")
