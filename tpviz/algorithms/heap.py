@@ -5,8 +5,8 @@ gradients). glibc's malloc hands large freed blocks back to the OS (``munmap``, 
 heap once more than ``M_TRIM_THRESHOLD`` is free there), and the next step touches fresh pages: one page fault
 per 4 KiB, paid again every step. Measured on the 2-core CPU (``benchmarks/bench_heap.py``, README, Speed):
 a VGG16 class-visualization iteration faulted 7,000-13,000 pages without it and ~1,000 with it, and took 0.87x
-as long; SqueezeNet's faulted 0-1,200 pages, by how the heap happened to be laid out, worth up to ~1.5 ms of
-its ~25 ms, and ~30 with it. Inside the block, blocks up to 32 MB come from the heap (glibc's largest
+as long; SqueezeNet's faulted 0-360 pages, by how the heap happened to be laid out (worth <= 0.3 ms of its
+~25 ms), and ~30 with it. Inside the block, blocks up to 32 MB come from the heap (glibc's largest
 ``M_MMAP_THRESHOLD``) and the heap is not trimmed; when the outermost block ends, ``malloc_trim(0)`` gives
 the freed memory back, and the trim threshold becomes 64 MB (glibc's own upper value for it).
 
