@@ -53,12 +53,12 @@ print(json.dumps(out))
 ASCENT = r"""
 import json, resource, tpviz
 model = tpviz.load_model("squeezenet1_1", weights="random")
-counts = {}
-for n in (10, 40):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    tpviz.class_visualization(model, 0, iterations=n)
-    counts[n] = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-print(json.dumps({"per_iteration": (counts[40] - counts[10]) / 30}))
+seen = {}
+def note(t, images):  # faults so far, read after iterations 10 and 40 of one call
+    if t in (10, 40):
+        seen[t] = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+tpviz.class_visualization(model, 0, iterations=40, callback=note)
+print(json.dumps({"per_iteration": (seen[40] - seen[10]) / 30}))
 """
 
 
@@ -80,7 +80,7 @@ def test_kept_reuses_freed_memory_without_faults_and_the_outermost_end_gives_it_
 
 def test_a_class_visualization_faults_no_pages_in_its_steady_state() -> None:
     out = _run(ASCENT, TPVIZ_ALLOW_RANDOM_WEIGHTS="1")
-    assert out["per_iteration"] < 50, out  # without kept(): 0 to ~900 per iteration, by the heap's layout
+    assert out["per_iteration"] < 100, out  # 0-17 measured; glibc's own behaviour: 560-1000 here, by the heap's layout
 
 
 @pytest.mark.parametrize("name", ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"])
