@@ -118,7 +118,7 @@ class _Scores(torch.autograd.Function):
                                         ceil_mode=layer.ceil_mode, return_indices=True)
                 tape.append((inp, where, a))
             elif _matmul_forward.on:
-                s = _pointwise(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
+                s = _image(_pointwise(inp, layer.squeeze.weight, layer.squeeze.bias), inp).relu_()
                 a = _fire_expand(s, layer)
                 tape.append((inp, s, a))
             else:
@@ -126,7 +126,7 @@ class _Scores(torch.autograd.Function):
                 a = torch.cat([F.conv2d(s, layer.expand1x1.weight, layer.expand1x1.bias),
                                F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1)], 1).relu_()
                 tape.append((inp, s, a))
-        z = _pointwise(a, weight, bias) if _matmul_forward.on else F.conv2d(a, weight, bias)
+        z = _image(_pointwise(a, weight, bias), a) if _matmul_forward.on else F.conv2d(a, weight, bias)
         ctx.plan, ctx.tape, ctx.z, ctx.weight = plan_, tape, z, weight
         return z.clamp(min=0).mean((2, 3))
 
@@ -159,20 +159,24 @@ class _Scores(torch.autograd.Function):
         return _stem_input_grad(g, ctx.plan.stem, x), None, None, None
 
 
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, h, w) as the matrix (N·h·w, C): a view when x is channels_last (a channel slice included)."""
+    n, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+
+
+def _image(rows: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The matrix (N·h·w, K) back as a channels_last (N, K, h, w) view, N, h, w those of ``like``."""
+    n, _, h, w = like.shape
+    return rows.view(n, h, w, -1).permute(0, 3, 1, 2)
+
+
 def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
                out: torch.Tensor | None = None) -> torch.Tensor:
-    """A 1x1 convolution ``weight`` (K, C, 1, 1) + ``bias`` (K,) of x (N, C, h, w): (N·h·w, C) @ (C, K), a view
-    of channels_last x; the result (N, K, h, w) is channels_last, or written into ``out`` (N·h·w, K) (a
-    column slice of a wider matrix works)."""
-    n, c, h, w = x.shape
-    rows, wt = x.permute(0, 2, 3, 1).reshape(n * h * w, c), weight.reshape(weight.shape[0], c).t()
-    if out is None:
-        out = torch.empty(n * h * w, weight.shape[0], dtype=x.dtype, device=x.device)
-    if bias is None:
-        torch.mm(rows, wt, out=out)
-    else:
-        torch.addmm(bias, rows, wt, out=out)
-    return out.view(n, h, w, -1).permute(0, 3, 1, 2) if out.is_contiguous() else out
+    """A 1x1 convolution ``weight`` (K, C, 1, 1) + ``bias`` (K,) of x (N, C, h, w), as the matrix (N·h·w, K) =
+    (N·h·w, C) @ (C, K); written into ``out`` when given (a column slice of a wider matrix works)."""
+    wt = weight.reshape(weight.shape[0], -1).t()
+    return torch.mm(_rows(x), wt, out=out) if bias is None else torch.addmm(bias, _rows(x), wt, out=out)
 
 
 def _fire_expand(s: torch.Tensor, fire: Fire) -> torch.Tensor:
@@ -189,10 +193,7 @@ def _fire_expand(s: torch.Tensor, fire: Fire) -> torch.Tensor:
 def _pointwise_input_grad(g: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """The input gradient (N, C, h, w) of a 1x1 convolution ``weight`` (K, C, 1, 1) given its output's gradient
     g (N, K, h, w): (N·h·w, K) @ (K, C), a view of channels_last g (a channel slice included)."""
-    n, k, h, w = g.shape
-    rows = g.permute(0, 2, 3, 1).reshape(n * h * w, k)
-    out = rows @ weight.reshape(k, -1)
-    return out.view(n, h, w, -1).permute(0, 3, 1, 2)
+    return _image(_rows(g) @ weight.reshape(g.shape[1], -1), g)
 
 
 def _stem_input_grad(g: torch.Tensor, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
@@ -202,7 +203,7 @@ def _stem_input_grad(g: torch.Tensor, conv: nn.Conv2d, x: torch.Tensor) -> torch
     n, k_out, h, w = g.shape
     _, c, kh, kw = conv.weight.shape
     sy, sx = conv.stride
-    patches = g.permute(0, 2, 3, 1).reshape(n * h * w, k_out) @ conv.weight.permute(0, 2, 3, 1).reshape(k_out, -1)
+    patches = _rows(g) @ conv.weight.permute(0, 2, 3, 1).reshape(k_out, -1)
     patches = patches.view(n, h, w, kh, kw, c)
     out = torch.zeros(n, x.shape[2], x.shape[3], c, dtype=g.dtype, device=g.device)
     for i in range(kh):
