@@ -11,7 +11,9 @@ difference, README Speed):
   (pixels x channels), with the weight; no copy, the slices of a Fire module's gradient included;
 - the ReLU in front of each max pool is applied to the pooled gradient (a quarter of the size) instead of
   the full one: the pool passes each gradient to the position of its window's maximum, which is that
-  ReLU's output, so both masks are the same.
+  ReLU's output, so both masks are the same. The forward likewise applies that ReLU after the pool, to a
+  quarter of the values: max and ReLU commute exactly, and where a window's maximum is <= 0 its gradient
+  is masked to 0 either way.
 
 ``Plan`` checks once that the features are exactly a stem convolution + ReLU followed by max pools and
 torchvision ``Fire`` modules; ``scores`` is then an autograd function whose backward is this one. The
@@ -48,6 +50,7 @@ class Plan:
 
     stem: nn.Conv2d
     layers: tuple[nn.MaxPool2d | Fire, ...]
+    params: tuple[torch.Tensor, ...]  # the planned layers' parameters, for ``applies``
 
 
 def plan(features: nn.Module) -> Plan | None:
@@ -69,18 +72,19 @@ def plan(features: nn.Module) -> Plan | None:
             follows_relu = True
         else:
             return None
-    return Plan(stem, layers) if type(layers[-1]) is Fire else None
+    if type(layers[-1]) is not Fire:
+        return None
+    return Plan(stem, layers, tuple(p for m in (stem, *layers) for p in m.parameters()))
 
 
 def applies(plan_: Plan, x: torch.Tensor, *tensors: torch.Tensor | None) -> bool:
     """True when ``scores`` should run for input ``x``: a gradient is being recorded for it, on the CPU, in
     channels_last (where it was measured faster), without autocast, and no weight (``tensors`` and the planned
     layers' parameters) wants a gradient (``scores`` computes none)."""
-    layers = [plan_.stem, *plan_.layers]
     return (_by_hand.on and torch.is_grad_enabled() and x.requires_grad and x.device.type == "cpu"
             and x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last)
             and not torch.is_autocast_enabled("cpu") and not any(t is not None and t.requires_grad for t in tensors)
-            and not any(p.requires_grad for m in layers for p in m.parameters()))
+            and not any(p.requires_grad for p in plan_.params))
 
 
 def scores(plan_: Plan, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -109,22 +113,26 @@ class _Scores(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, plan_, weight, bias):  # type: ignore[no-untyped-def, override]
         tape: list[tuple[torch.Tensor, ...]] = []
-        a = F.conv2d(x, plan_.stem.weight, plan_.stem.bias, plan_.stem.stride).relu_()
+        layers = plan_.layers
+        a = F.conv2d(x, plan_.stem.weight, plan_.stem.bias, plan_.stem.stride)
+        a = a if _pool_at(layers, 0) else a.relu_()  # a ReLU in front of a pool runs after it (module doc)
         tape.append((x, a))
-        for layer in plan_.layers:
-            inp = a
+        for i, layer in enumerate(layers):
+            inp, relu = a, not _pool_at(layers, i + 1)
             if isinstance(layer, nn.MaxPool2d):
                 a, where = F.max_pool2d(inp, layer.kernel_size, layer.stride, layer.padding, layer.dilation,
                                         ceil_mode=layer.ceil_mode, return_indices=True)
+                a = a.relu_()
                 tape.append((inp, where, a))
             elif _matmul_forward.on:
                 s = _image(_pointwise(inp, layer.squeeze.weight, layer.squeeze.bias), inp).relu_()
-                a = _fire_expand(s, layer)
+                a = _fire_expand(s, layer, relu=relu)
                 tape.append((inp, s, a))
             else:
                 s = F.conv2d(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
                 a = torch.cat([F.conv2d(s, layer.expand1x1.weight, layer.expand1x1.bias),
-                               F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1)], 1).relu_()
+                               F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1)], 1)
+                a = a.relu_() if relu else a
                 tape.append((inp, s, a))
         z = _image(_pointwise(a, weight, bias), a) if _matmul_forward.on else F.conv2d(a, weight, bias)
         ctx.plan, ctx.tape, ctx.z, ctx.weight = plan_, tape, z, weight
@@ -179,15 +187,19 @@ def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
     return torch.mm(_rows(x), wt, out=out) if bias is None else torch.addmm(bias, _rows(x), wt, out=out)
 
 
-def _fire_expand(s: torch.Tensor, fire: Fire) -> torch.Tensor:
-    """ReLU of a Fire module's two expansions of s (N, C, h, w), concatenated (N, K1 + K3, h, w), channels_last:
+def _pool_at(layers: tuple[nn.MaxPool2d | Fire, ...], i: int) -> bool:
+    return i < len(layers) and isinstance(layers[i], nn.MaxPool2d)
+
+
+def _fire_expand(s: torch.Tensor, fire: Fire, *, relu: bool = True) -> torch.Tensor:
+    """(ReLU of) a Fire module's two expansions of s (N, C, h, w), concatenated (N, K1 + K3, h, w), channels_last:
     the 1x1 is written straight into the result, the 3x3 copied there (no concatenation)."""
     n, _, h, w = s.shape
     c1, c3 = fire.expand1x1.out_channels, fire.expand3x3.out_channels
     out = torch.empty(n, h, w, c1 + c3, dtype=s.dtype, device=s.device)
     _pointwise(s, fire.expand1x1.weight, fire.expand1x1.bias, out=out.view(n * h * w, c1 + c3)[:, :c1])
     out[..., c1:] = F.conv2d(s, fire.expand3x3.weight, fire.expand3x3.bias, padding=1).permute(0, 2, 3, 1)
-    return out.relu_().permute(0, 3, 1, 2)
+    return (out.relu_() if relu else out).permute(0, 3, 1, 2)
 
 
 def _pointwise_input_grad(g: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -208,7 +220,8 @@ def _stem_input_grad(g: torch.Tensor, conv: nn.Conv2d, x: torch.Tensor) -> torch
     out = torch.zeros(n, x.shape[2], x.shape[3], c, dtype=g.dtype, device=g.device)
     for i in range(kh):
         for j in range(kw):
-            out[:, i:i + sy * (h - 1) + 1:sy, j:j + sx * (w - 1) + 1:sx, :] += patches[:, :, :, i, j, :]
+            out[:, i:i + sy * (h - 1) + 1:sy, j:j + sx * (w - 1) + 1:sx, :].add_(patches[:, :, :, i, j, :])  # no +=:
+            # that would copy the slice onto itself afterwards
     return out.permute(0, 3, 1, 2)
 
 

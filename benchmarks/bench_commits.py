@@ -1,0 +1,94 @@
+"""Benchmark: tpviz's class-visualization iteration at two commits, side by side on this machine.
+
+    python benchmarks/bench_commits.py --base REV [--head REV] [--rounds 6] [--steps 41] [--repeats 5] [--batch 1]
+                                       [--model squeezenet1_1]
+
+Extracts each commit's ``tpviz/`` (``git archive``) into a temporary folder. Each round runs two fresh
+processes one after the other, which goes first alternating, each importing tpviz from its own tree (same
+Python, same torch). Each prints ms per image-iteration of ``tpviz.sweep`` over ``--batch`` learning rates
+((a call of S iterations - a call of 1) / (S - 1), the fastest of ``--repeats``, divided by the batch:
+noise only ever slows a run down). Prints every round's
+pair and ratio, then the median ratio (head / base: below 1 means head is faster). ``--head`` defaults to
+the working tree. Wall time is noisy on a shared machine: the rounds show how much.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def child(steps: int, batch: int, repeats: int, name: str) -> dict[str, float]:
+    """Runs in a fresh process whose sys.path starts with one commit's tree."""
+    from _timing import benchmark_model
+
+    import tpviz
+
+    model, _ = benchmark_model(name, "cpu")
+    lrs = [1 + i for i in range(batch)]
+    tpviz.sweep(model, "snail", lr=lrs, iterations=3)
+    per = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        tpviz.sweep(model, "snail", lr=lrs, iterations=steps)
+        t1 = time.perf_counter()
+        tpviz.sweep(model, "snail", lr=lrs, iterations=1)
+        t2 = time.perf_counter()
+        per.append(((t1 - t0) - (t2 - t1)) / (steps - 1) / batch)
+    return {"ms": 1000 * min(per), "tpviz": str(Path(tpviz.__file__).parent.parent)}
+
+
+def extract(rev: str, into: Path) -> Path:
+    """``rev``'s tpviz/ under ``into``; the working tree itself for ``rev`` None."""
+    if rev is None:
+        return ROOT
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", sha, "tpviz"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def run(tree: Path, args: argparse.Namespace) -> float:
+    code = (f"import sys; sys.path[:0] = [{str(tree)!r}, {str(ROOT / 'benchmarks')!r}]; "
+            f"import json, bench_commits as b; print(json.dumps(b.child({args.steps}, {args.batch}, {args.repeats}, {args.model!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert Path(got["tpviz"]) == tree, f"imported tpviz from {got['tpviz']}, not {tree}"
+    return float(got["ms"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", required=True, help="the commit to compare with (e.g. HEAD~1)")
+    ap.add_argument("--head", default=None, help="the commit to measure (default: the working tree)")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--steps", type=int, default=41)
+    ap.add_argument("--repeats", type=int, default=5, help="timed calls per process; the fastest counts")
+    ap.add_argument("--batch", type=int, default=1, help="images per call (tpviz.sweep over that many lrs)")
+    ap.add_argument("--model", default="squeezenet1_1")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"base": extract(args.base, Path(tmp) / "base"), "head": extract(args.head, Path(tmp) / "head")}
+        print(f"{args.model}, batch {args.batch}, ms per image-iteration; base {args.base}, "
+              f"head {args.head or 'working tree'}")
+        ratios = []
+        for r in range(args.rounds):
+            order = ("base", "head") if r % 2 == 0 else ("head", "base")
+            ms = {which: run(trees[which], args) for which in order}
+            ratios.append(ms["head"] / ms["base"])
+            print(f"  round {r + 1}: base {ms['base']:6.2f}  head {ms['head']:6.2f}  head/base {ratios[-1]:.3f}")
+        print(f"  median head/base {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
+
+
+if __name__ == "__main__":
+    main()
