@@ -1,15 +1,17 @@
 """Benchmark: tpviz's class-visualization iteration at two commits, side by side on this machine.
 
     python benchmarks/bench_commits.py --base REV [--head REV] [--rounds 6] [--steps 41] [--repeats 5] [--batch 1]
+                                       [--threads 0] [--clock wall|cpu]
                                        [--model squeezenet1_1]
 
 Extracts each commit's ``tpviz/`` (``git archive``) into a temporary folder. Each round runs two fresh
 processes one after the other, which goes first alternating, each importing tpviz from its own tree (same
 Python, same torch). Each prints ms per image-iteration of ``tpviz.sweep`` over ``--batch`` learning rates
 ((a call of S iterations - a call of 1) / (S - 1), the fastest of ``--repeats``, divided by the batch:
-noise only ever slows a run down). Prints every round's
-pair and ratio, then the median ratio (head / base: below 1 means head is faster). ``--head`` defaults to
-the working tree. Wall time is noisy on a shared machine: the rounds show how much.
+noise only ever slows a run down). Prints every round's pair and ratio, then the median ratio (head / base:
+below 1 means head is faster). ``--head`` defaults to the working tree. Wall time is noisy on a shared
+machine (the rounds show how much); ``--clock cpu --threads 1`` times the process's CPU time on one thread,
+which time taken by other tenants does not inflate: the work itself, not what two cores make of it.
 """
 
 from __future__ import annotations
@@ -26,22 +28,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def child(steps: int, batch: int, repeats: int, name: str) -> dict[str, float]:
+def child(steps: int, batch: int, repeats: int, name: str, threads: int, clock: str) -> dict[str, float]:
     """Runs in a fresh process whose sys.path starts with one commit's tree."""
+    import torch
     from _timing import benchmark_model
 
     import tpviz
 
+    if threads:
+        torch.set_num_threads(threads)
+    now = time.process_time if clock == "cpu" else time.perf_counter
     model, _ = benchmark_model(name, "cpu")
     lrs = [1 + i for i in range(batch)]
     tpviz.sweep(model, "snail", lr=lrs, iterations=3)
     per = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = now()
         tpviz.sweep(model, "snail", lr=lrs, iterations=steps)
-        t1 = time.perf_counter()
+        t1 = now()
         tpviz.sweep(model, "snail", lr=lrs, iterations=1)
-        t2 = time.perf_counter()
+        t2 = now()
         per.append(((t1 - t0) - (t2 - t1)) / (steps - 1) / batch)
     return {"ms": 1000 * min(per), "tpviz": str(Path(tpviz.__file__).parent.parent)}
 
@@ -60,7 +66,7 @@ def extract(rev: str, into: Path) -> Path:
 
 def run(tree: Path, args: argparse.Namespace) -> float:
     code = (f"import sys; sys.path[:0] = [{str(tree)!r}, {str(ROOT / 'benchmarks')!r}]; "
-            f"import json, bench_commits as b; print(json.dumps(b.child({args.steps}, {args.batch}, {args.repeats}, {args.model!r})))")
+            f"import json, bench_commits as b; print(json.dumps(b.child({args.steps}, {args.batch}, {args.repeats}, {args.model!r}, {args.threads}, {args.clock!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     got = json.loads(out.strip().splitlines()[-1])
     assert Path(got["tpviz"]) == tree, f"imported tpviz from {got['tpviz']}, not {tree}"
@@ -76,10 +82,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timed calls per process; the fastest counts")
     ap.add_argument("--batch", type=int, default=1, help="images per call (tpviz.sweep over that many lrs)")
     ap.add_argument("--model", default="squeezenet1_1")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads in each process (0: torch's default)")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: the process's CPU time, which time taken by other tenants of the machine does not "
+                         "inflate (with --threads 1 it is the work itself)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"base": extract(args.base, Path(tmp) / "base"), "head": extract(args.head, Path(tmp) / "head")}
-        print(f"{args.model}, batch {args.batch}, ms per image-iteration; base {args.base}, "
+        print(f"{args.model}, batch {args.batch}, {args.threads or 'default'} threads, {args.clock} clock, "
+              f"ms per image-iteration; base {args.base}, "
               f"head {args.head or 'working tree'}")
         ratios = []
         for r in range(args.rounds):
