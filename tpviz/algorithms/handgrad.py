@@ -219,9 +219,8 @@ def _stem_input_grad(g: torch.Tensor, conv: nn.Conv2d, x: torch.Tensor) -> torch
     patches = patches.view(n, h, w, kh, kw, c)
     out = torch.zeros(n, x.shape[2], x.shape[3], c, dtype=g.dtype, device=g.device)
     for i in range(kh):
-        for j in range(kw):
-            out[:, i:i + sy * (h - 1) + 1:sy, j:j + sx * (w - 1) + 1:sx, :].add_(patches[:, :, :, i, j, :])  # no +=:
-            # that would copy the slice onto itself afterwards
+        for j in range(kw):  # add_ on the slice: `+=` would then copy the slice onto itself
+            out[:, i:i + sy * (h - 1) + 1:sy, j:j + sx * (w - 1) + 1:sx, :].add_(patches[:, :, :, i, j, :])
     return out.permute(0, 3, 1, 2)
 
 
