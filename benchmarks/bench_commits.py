@@ -56,8 +56,11 @@ def extract(rev: str, into: Path) -> Path:
     """``rev``'s tpviz/ under ``into``; the working tree itself for ``rev`` None."""
     if rev is None:
         return ROOT
-    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    found = subprocess.run(["git", "rev-parse", "--short", "--verify", f"{rev}^{{commit}}"], cwd=ROOT,
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        sys.exit(f"bench_commits: {rev!r} is not a commit of this repository (git log --oneline lists them)")
+    sha = found.stdout.strip()
     into.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", sha, "tpviz"], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
