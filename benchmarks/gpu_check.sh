@@ -5,7 +5,8 @@
 #
 # The device machine's python3 holds torch, torchvision, matplotlib, pytest and tqdm; nothing can be installed
 # there, and ../shared does not travel, so the models have random weights (they cost what real ones do).
-# It prints, and writes to $OUT/gpu_check.log: the CUDA tests (tests/test_cuda.py), the TP's sweeps batched vs
+# It prints, and writes to $OUT/gpu_check.log: the CUDA tests (tests/test_cuda.py and the CUDA cases of the
+# tests parametrized over conftest.DEVICES), the TP's sweeps batched vs
 # one by one (aim >= 5x on a GPU), channels_last vs plain on CUDA, and saliency and the attacks against a bare
 # forward+backward. Each step has its own time limit, so that one slow step cannot use up the call.
 set -uo pipefail
@@ -24,7 +25,8 @@ step() {  # step SECONDS COMMAND...: run it under a time limit, say how it ended
   nvidia-smi -L
   "$PY" -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__,
             torch.cuda.get_device_name() if torch.cuda.is_available() else 'NO CUDA DEVICE')"
-  step 150 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" -rs tests/test_cuda.py
+  step 150 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" -rs -k cuda tests/test_cuda.py \
+    tests/test_invariants.py tests/test_classviz.py tests/test_memory_layout.py
   step 200 "$PY" benchmarks/bench_classviz.py --device cuda --parts sweeps
   step 90 "$PY" benchmarks/bench_layout.py --device cuda
   step 60 "$PY" benchmarks/bench_saliency.py --device cuda

@@ -10,7 +10,7 @@ from torch import nn
 
 import tpviz
 
-from .conftest import TinyConv
+from .conftest import DEVICES, TinyConv
 
 # One call per public function that takes a model. A new public function with a `model` parameter
 # must be added here: test_every_model_function_is_covered fails until it is.
@@ -75,6 +75,7 @@ def _snapshot(model: nn.Module, x: torch.Tensor) -> dict:
         "x": x.detach().clone(), "x_requires_grad": x.requires_grad, "x_grad": x.grad,
         "x_device": x.device, "x_version": x._version, "x_stride": x.stride(),
         "grad_enabled": torch.is_grad_enabled(), "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(x.device) if x.is_cuda else None,
     }
 
 
@@ -88,21 +89,24 @@ def _assert_same(before: dict, after: dict) -> None:
     assert after["x_grad"] is None, "the input got a .grad"
     assert torch.equal(before["x"], after["x"]), "the input tensor was modified"
     assert torch.equal(before["rng"], after["rng"]), "the global RNG state was consumed"
+    if before["cuda_rng"] is not None:
+        assert torch.equal(before["cuda_rng"], after["cuda_rng"]), "the CUDA RNG state was consumed"
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 @pytest.mark.parametrize("state", ["train-unfrozen", "eval-frozen", "mixed", "channels-last"])
-def test_leaves_model_and_input_untouched(name, state):
+@pytest.mark.parametrize("device", DEVICES)
+def test_leaves_model_and_input_untouched(name, state, device):
     """Also the memory format (strides) of every parameter and of the input: the algorithms run a channels_last
     copy where that is faster (tpviz/algorithms/layout.py), never the caller's model converted."""
-    model = TinyConv()
+    model = TinyConv().to(device)
     if state == "eval-frozen":
         model.eval().requires_grad_(False)
     elif state == "mixed":  # submodule flags that differ from the parent must survive too
         model.eval()
         model.drop.train()
         model.head.weight.requires_grad_(False)
-    x = torch.randn(2, 3, 10, 10, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(2, 3, 10, 10, generator=torch.Generator().manual_seed(0)).to(device)
     if state == "channels-last":  # a caller who converted model and input keeps them so
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)

@@ -13,7 +13,7 @@ import tpviz
 from tpviz.algorithms import layout
 from tpviz.algorithms.gradients import input_gradient
 
-from .conftest import Linear, TinyConv
+from .conftest import DEVICES, Linear, TinyConv
 
 CL = torch.channels_last
 
@@ -118,8 +118,9 @@ def colour_classes() -> nn.Module:
     return nn.Sequential(conv, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
-def test_bfloat16_autocast_keeps_the_class_and_reports_in_float32():
-    model = colour_classes()
+@pytest.mark.parametrize("device", DEVICES)
+def test_bfloat16_autocast_keeps_the_class_and_reports_in_float32(device: str):
+    model = colour_classes().to(device)
     kw = {"iterations": 10, "size": 16, "max_jitter": 2, "lr": 2.0}
     ref = tpviz.class_visualization(model, [0, 1, 2], **kw)
     with layout.bfloat16():
