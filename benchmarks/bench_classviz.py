@@ -34,13 +34,11 @@ import contextlib
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 
 import torch
 from _peers import conv_floor, forward_flops, largest_conv, lucent_run, minimal_loop, peak_rss_mb
-from _timing import bare, benchmark_model, timed
+from _timing import bare, benchmark_model, child_line, timed
 
 import tpviz
 from tpviz.algorithms import handgrad, head, layout
@@ -48,6 +46,7 @@ from tpviz.course import TP
 
 LRS = [1.0, 3.0, 5.0, 7.0, 9.0]
 ITERATIONS = [100, 200, 300, 400, 500]
+PARTS = ("iteration", "sweeps", "explorer", "memory")  # --parts
 L2S = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 
 
@@ -147,9 +146,6 @@ def bench_iteration(model: torch.nn.Module, device: torch.device, steps: int, re
         print(f"  ratio {what:26s} = {ratio:.2f}{verdict}")
 
 
-PARTS = ("iteration", "sweeps", "explorer", "memory")
-
-
 def explorer_grid(model: torch.nn.Module, scale: int, *, whole: bool = True) -> tuple[float, float, float]:
     """Seconds to the first image so far (shown while it grows), to the finished first image and to the whole
     grid of the TP's explorer (background mode; ``whole=False``: the first image only, the last figure is nan)."""
@@ -187,9 +183,8 @@ def bench_memory(scale: int) -> None:
     env = {**os.environ, "TPVIZ_ALLOW_RANDOM_WEIGHTS": "1"}
     for name, goal in (("squeezenet1_1", {"explorer grid": 1000}), ("vgg16", {"class visualization": 1800})):
         for what in ("class visualization", "explorer grid"):
-            out = subprocess.run([sys.executable, __file__, "--peak", what, "--model", name, "--scale", str(scale)],
-                                 capture_output=True, text=True, env=env, check=True).stdout
-            mb = json.loads(out.strip().splitlines()[-1])["peak_mb"]
+            mb = json.loads(child_line([__file__, "--peak", what, "--model", name, "--scale", str(scale)],
+                                       env=env))["peak_mb"]
             verdict = f" (goal <= {goal[what] / 1000:.1f} GB): {'OK' if mb <= goal[what] else 'ABOVE GOAL'}" \
                 if what in goal else ""
             print(f"  {name:14s} {what:20s} {mb / 1000:5.2f} GB{verdict}")
@@ -204,7 +199,6 @@ def bench_explorer(model: torch.nn.Module) -> None:
     print(f"  first image {first:6.1f} s (goal <= 5 s{': OK' if first <= 5 else ': ABOVE GOAL'})   "
           f"whole grid {whole:6.1f} s   (first image with all 1000 scores: {first_all:.1f} s)")
     print(f"  first image so far (shown while it grows) {growing:.1f} s")
-
 
 
 def main() -> None:

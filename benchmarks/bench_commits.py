@@ -25,31 +25,25 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import alternating, benchmark_model, child_line, per_iteration
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def child(steps: int, batch: int, repeats: int, name: str, threads: int, clock: str) -> dict[str, float]:
+def one(steps: int, batch: int, repeats: int, model: str, threads: int, clock: str) -> dict[str, object]:
     """Runs in a fresh process whose sys.path starts with one commit's tree."""
     import torch
-    from _timing import benchmark_model
 
     import tpviz
 
     if threads:
         torch.set_num_threads(threads)
-    now = time.process_time if clock == "cpu" else time.perf_counter
-    model, _ = benchmark_model(name, "cpu")
+    net, _ = benchmark_model(model, "cpu")
     lrs = [1 + i for i in range(batch)]
-    tpviz.sweep(model, "snail", lr=lrs, iterations=3)
-    per = []
-    for _ in range(repeats):
-        t0 = now()
-        tpviz.sweep(model, "snail", lr=lrs, iterations=steps)
-        t1 = now()
-        tpviz.sweep(model, "snail", lr=lrs, iterations=1)
-        t2 = now()
-        per.append(((t1 - t0) - (t2 - t1)) / (steps - 1) / batch)
-    return {"ms": 1000 * min(per), "tpviz": str(Path(tpviz.__file__).parent.parent)}
+    tpviz.sweep(net, "snail", lr=lrs, iterations=3)
+    per = per_iteration(lambda n: tpviz.sweep(net, "snail", lr=lrs, iterations=n), steps, repeats,
+                        counters={"s": time.process_time if clock == "cpu" else time.perf_counter}, pick=min)
+    return {"ms": 1000 * per["s"] / batch, "tpviz": str(Path(tpviz.__file__).parent.parent)}
 
 
 def extract(rev: str, into: Path) -> Path:
@@ -68,10 +62,11 @@ def extract(rev: str, into: Path) -> Path:
 
 
 def run(tree: Path, args: argparse.Namespace) -> float:
-    code = (f"import sys; sys.path[:0] = [{str(tree)!r}, {str(ROOT / 'benchmarks')!r}]; "
-            f"import json, bench_commits as b; print(json.dumps(b.child({args.steps}, {args.batch}, {args.repeats}, {args.model!r}, {args.threads}, {args.clock!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    got = json.loads(out.strip().splitlines()[-1])
+    """ms per image-iteration of ``tree``'s tpviz, in a fresh process."""
+    knobs = {k: getattr(args, k) for k in ("steps", "batch", "repeats", "model", "threads", "clock")}
+    code = (f"import json, sys; sys.path[:0] = [{str(tree)!r}, {str(ROOT / 'benchmarks')!r}]; import bench_commits; "
+            "print(json.dumps(bench_commits.one(**json.loads(sys.argv[1]))))")
+    got = json.loads(child_line(["-c", code, json.dumps(knobs)]))
     assert Path(got["tpviz"]) == tree, f"imported tpviz from {got['tpviz']}, not {tree}"
     return float(got["ms"])
 
@@ -93,11 +88,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"base": extract(args.base, Path(tmp) / "base"), "head": extract(args.head, Path(tmp) / "head")}
         print(f"{args.model}, batch {args.batch}, {args.threads or 'default'} threads, {args.clock} clock, "
-              f"ms per image-iteration; base {args.base}, "
-              f"head {args.head or 'working tree'}")
+              f"ms per image-iteration; base {args.base}, head {args.head or 'working tree'}")
         ratios = []
-        for r in range(args.rounds):
-            order = ("base", "head") if r % 2 == 0 else ("head", "base")
+        for r, order in enumerate(alternating(("base", "head"), args.rounds)):
             ms = {which: run(trees[which], args) for which in order}
             ratios.append(ms["head"] / ms["base"])
             print(f"  round {r + 1}: base {ms['base']:6.2f}  head {ms['head']:6.2f}  head/base {ratios[-1]:.3f}")

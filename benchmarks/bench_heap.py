@@ -19,29 +19,24 @@ import json
 import os
 import resource
 import statistics
-import subprocess
-import sys
 import time
 
-from _timing import benchmark_model
+from _timing import alternating, benchmark_model, child_line, per_iteration
 
 import tpviz
 from tpviz.algorithms import heap
 
 
+def minor_faults() -> float:
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+
+
 def one(steps: int, name: str) -> dict[str, float]:
     model, _ = benchmark_model(name, "cpu")
     tpviz.class_visualization(model, "snail", iterations=3)
-    per, faults = [], []
-    for _ in range(3):
-        f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
-        tpviz.class_visualization(model, "snail", iterations=steps)
-        f1, t1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
-        tpviz.class_visualization(model, "snail", iterations=1)
-        f2, t2 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
-        per.append(((t1 - t0) - (t2 - t1)) / (steps - 1))
-        faults.append(((f1 - f0) - (f2 - f1)) / (steps - 1))
-    return {"ms": 1000 * statistics.median(per), "faults": statistics.median(faults)}
+    per = per_iteration(lambda n: tpviz.class_visualization(model, "snail", iterations=n), steps, 3,
+                        counters={"s": time.perf_counter, "faults": minor_faults})
+    return {"ms": 1000 * per["s"], "faults": per["faults"]}
 
 
 def fault_cost() -> dict[str, float]:
@@ -56,10 +51,10 @@ def fault_cost() -> dict[str, float]:
     def per_step() -> tuple[float, float]:
         for _ in range(6):
             step()
-        f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
+        f0, t0 = minor_faults(), time.perf_counter()
         for _ in range(30):
             step()
-        return (time.perf_counter() - t0) / 30, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 30
+        return (time.perf_counter() - t0) / 30, (minor_faults() - f0) / 30
 
     heap._glibc().mallopt(heap._M_MMAP_THRESHOLD, 128 * 1024)  # held at glibc's initial value
     slow, faults = per_step()
@@ -87,11 +82,10 @@ def main() -> None:
         return
     env = {**os.environ, "TPVIZ_ALLOW_RANDOM_WEIGHTS": "1"}
     rows: dict[str, list[dict[str, float]]] = {"kept": [], "default": []}
-    for r in range(args.rounds):
-        for child in (("kept", "default") if r % 2 == 0 else ("default", "kept")):
-            out = subprocess.run([sys.executable, __file__, "--child", child, "--steps", str(args.steps),
-                                  "--model", args.model], capture_output=True, text=True, env=env, check=True)
-            rows[child].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    for order in alternating(("kept", "default"), args.rounds):
+        for which in order:
+            rows[which].append(json.loads(child_line([__file__, "--child", which, "--steps", str(args.steps),
+                                                  "--model", args.model], env=env)))
     print(f"one class-visualization iteration, {args.model}, batch 1, CPU, {args.rounds} rounds of two fresh processes")
     for child, label in (("kept", "tpviz (heap.kept)"), ("default", "glibc's own malloc behaviour")):
         ms = ", ".join(f"{row['ms']:.1f}" for row in rows[child])
@@ -100,9 +94,7 @@ def main() -> None:
     ratios = [k["ms"] / d["ms"] for k, d in zip(rows["kept"], rows["default"])]
     print(f"  ratio kept / default, per round: {', '.join(f'{x:.2f}' for x in ratios)}   "
           f"median {statistics.median(ratios):.2f}")
-    out = subprocess.run([sys.executable, __file__, "--child", "cost"], capture_output=True, text=True, env=env,
-                         check=True)
-    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    measured = json.loads(child_line([__file__, "--child", "cost"], env=env))
     cost = measured["us_per_fault"]
     saved = [cost * (d["faults"] - k["faults"]) / 1000 for k, d in zip(rows["kept"], rows["default"])]
     print(f"  one page fault costs {cost:.2f} us here (4 x 6 MB freed per step: {measured['faults']:.0f} faults per "

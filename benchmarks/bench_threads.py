@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from functools import partial
 
 import torch
+from _timing import child_line
 
 import tpviz
 from tpviz.algorithms.openmp import one_openmp_thread
@@ -74,9 +73,8 @@ def main() -> None:
             for name, run in runs.items():
                 times[name].append(run())
         env = {**os.environ, CHILD: str(batch), "OMP_WAIT_POLICY": "PASSIVE"}
-        passive = float(subprocess.run([sys.executable, __file__, "--repeats", str(args.repeats), "--iterations",
-                                        str(args.iterations)], env=env, capture_output=True, text=True,
-                                       check=True).stdout.strip().splitlines()[-1])
+        passive = float(child_line([__file__, "--repeats", str(args.repeats), "--iterations", str(args.iterations)],
+                                   env=env))
         main_ms = statistics.median(times["main thread"])
         line = "  ".join(f"{name} {statistics.median(ts):5.1f} (x{statistics.median(ts) / main_ms:.2f})"
                          for name, ts in times.items())
