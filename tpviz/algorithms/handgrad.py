@@ -25,6 +25,7 @@ written straight into its concatenated output: a few percent of an iteration, RE
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,7 +51,11 @@ class Plan:
 
     stem: nn.Conv2d
     layers: tuple[nn.MaxPool2d | Fire, ...]
-    params: tuple[torch.Tensor, ...]  # the planned layers' parameters, for ``applies``
+
+    @functools.cached_property
+    def params(self) -> tuple[torch.Tensor, ...]:
+        """The planned layers' parameters, listed once (``applies`` checks them at every iteration)."""
+        return tuple(p for m in (self.stem, *self.layers) for p in m.parameters())
 
 
 def plan(features: nn.Module) -> Plan | None:
@@ -72,9 +77,7 @@ def plan(features: nn.Module) -> Plan | None:
             follows_relu = True
         else:
             return None
-    if type(layers[-1]) is not Fire:
-        return None
-    return Plan(stem, layers, tuple(p for m in (stem, *layers) for p in m.parameters()))
+    return Plan(stem, layers) if type(layers[-1]) is Fire else None
 
 
 def applies(plan_: Plan, x: torch.Tensor, *tensors: torch.Tensor | None) -> bool:
