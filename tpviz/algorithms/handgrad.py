@@ -115,30 +115,34 @@ def conv_forward() -> Iterator[None]:
 class _Scores(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, plan_, weight, bias):  # type: ignore[no-untyped-def, override]
-        tape: list[tuple[torch.Tensor, ...]] = []
+        tape: list[tuple[object, ...]] = []
         layers = plan_.layers
         a = F.conv2d(x, plan_.stem.weight, plan_.stem.bias, plan_.stem.stride)
         a = a if _pool_at(layers, 0) else a.relu_()  # a ReLU in front of a pool runs after it (module doc)
         tape.append((x, a))
+        blocks: Blocks = (a,)
         for i, layer in enumerate(layers):
-            inp, relu = a, not _pool_at(layers, i + 1)
+            inp, relu = blocks, not _pool_at(layers, i + 1)
             if isinstance(layer, nn.MaxPool2d):
-                a, where = F.max_pool2d(inp, layer.kernel_size, layer.stride, layer.padding, layer.dilation,
-                                        ceil_mode=layer.ceil_mode, return_indices=True)
-                a = a.relu_()
-                tape.append((inp, where, a))
+                pooled = [F.max_pool2d(b, layer.kernel_size, layer.stride, layer.padding, layer.dilation,
+                                       ceil_mode=layer.ceil_mode, return_indices=True) for b in inp]
+                blocks = tuple(p.relu_() for p, _ in pooled)
+                tape.append((inp, tuple(w for _, w in pooled), blocks))
             elif _matmul_forward.on:
-                s = _image(_pointwise(inp, layer.squeeze.weight, layer.squeeze.bias), inp).relu_()
-                a = _fire_expand(s, layer, relu=relu)
-                tape.append((inp, s, a))
+                s = _image(_pointwise(inp, layer.squeeze.weight, layer.squeeze.bias), inp[0]).relu_()
+                blocks = (_image(_pointwise((s,), layer.expand1x1.weight, layer.expand1x1.bias), s),
+                          F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1))
+                blocks = tuple(b.relu_() for b in blocks) if relu else blocks
+                tape.append((inp, s, blocks))
             else:
-                s = F.conv2d(inp, layer.squeeze.weight, layer.squeeze.bias).relu_()
+                s = F.conv2d(torch.cat(inp, 1), layer.squeeze.weight, layer.squeeze.bias).relu_()
                 a = torch.cat([F.conv2d(s, layer.expand1x1.weight, layer.expand1x1.bias),
                                F.conv2d(s, layer.expand3x3.weight, layer.expand3x3.bias, padding=1)], 1)
-                a = a.relu_() if relu else a
-                tape.append((inp, s, a))
-        z = _image(_pointwise(a, weight, bias), a) if _matmul_forward.on else F.conv2d(a, weight, bias)
-        ctx.plan, ctx.tape, ctx.z, ctx.weight = plan_, tape, z, weight
+                blocks = _split(a.relu_() if relu else a, layer)
+                tape.append((inp, s, blocks))
+        z = _image(_pointwise(blocks, weight, bias), blocks[0]) if _matmul_forward.on else \
+            F.conv2d(torch.cat(blocks, 1), weight, bias)
+        ctx.plan, ctx.tape, ctx.z, ctx.weight, ctx.widths = plan_, tape, z, weight, [b.shape[1] for b in blocks]
         return z.clamp(min=0).mean((2, 3))
 
     @staticmethod
@@ -147,31 +151,36 @@ class _Scores(torch.autograd.Function):
         z, weight = ctx.z, ctx.weight
         # d score_u / d z_u = 1/(h·w) where z_u > 0: the head's 1x1 input gradient, over the U rows
         gz = (z > 0).to(z.dtype).mul_(grad[:, :, None, None] / (z.shape[2] * z.shape[3]))
-        g = _pointwise_input_grad(gz, weight)
+        g = _pointwise_input_grads(gz, weight, ctx.widths)
         masked = False  # True when the output ReLU of the next layer down was applied at a pool's output
         for layer, saved in zip(reversed(ctx.plan.layers), reversed(ctx.tape[1:])):
             if isinstance(layer, nn.MaxPool2d):
                 inp, where, pooled = saved
-                g = _aten.threshold_backward(g, pooled, 0)
-                g = _aten.max_pool2d_with_indices_backward(g, inp, layer.kernel_size, layer.stride, layer.padding,
-                                                           layer.dilation, layer.ceil_mode, where)
+                g = [_aten.max_pool2d_with_indices_backward(_aten.threshold_backward(gb, pb, 0), ib, layer.kernel_size,
+                                                            layer.stride, layer.padding, layer.dilation,
+                                                            layer.ceil_mode, wb)
+                     for gb, ib, wb, pb in zip(g, inp, where, pooled)]
                 masked = True
             else:
-                inp, s, e = saved
-                g = g if masked else _aten.threshold_backward(g, e, 0)
-                c1 = layer.expand1x1.out_channels
-                gs = _pointwise_input_grad(g[:, :c1], layer.expand1x1.weight)
-                gs = gs.add_(_aten.convolution_backward(g[:, c1:], s, layer.expand3x3.weight, None, _ONE, _ONE, _ONE,
+                inp, s, (e1, e3) = saved
+                g1, g3 = g if masked else (_aten.threshold_backward(gb, eb, 0) for gb, eb in zip(g, (e1, e3)))
+                gs = _pointwise_input_grads(g1, layer.expand1x1.weight, [s.shape[1]])[0]
+                gs = gs.add_(_aten.convolution_backward(g3, s, layer.expand3x3.weight, None, _ONE, _ONE, _ONE,
                                                         False, _NONE, 1, (True, False, False))[0])
-                g = _pointwise_input_grad(_aten.threshold_backward(gs, s, 0), layer.squeeze.weight)
+                g = _pointwise_input_grads(_aten.threshold_backward(gs, s, 0), layer.squeeze.weight,
+                                           [b.shape[1] for b in inp])
                 masked = False
         x, a = ctx.tape[0]
+        (g,) = g
         g = g if masked else _aten.threshold_backward(g, a, 0)
         return _stem_input_grad(g, ctx.plan.stem, x), None, None, None
 
 
+Blocks = tuple[torch.Tensor, ...]
+
+
 def _rows(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, h, w) as the matrix (N·h·w, C): a view when x is channels_last (a channel slice included)."""
+    """(N, C, h, w) as the matrix (N·h·w, C): a view when x is channels_last."""
     n, c, h, w = x.shape
     return x.permute(0, 2, 3, 1).reshape(n * h * w, c)
 
@@ -182,33 +191,36 @@ def _image(rows: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return rows.view(n, h, w, -1).permute(0, 3, 1, 2)
 
 
-def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
-               out: torch.Tensor | None = None) -> torch.Tensor:
-    """A 1x1 convolution ``weight`` (K, C, 1, 1) + ``bias`` (K,) of x (N, C, h, w), as the matrix (N·h·w, K) =
-    (N·h·w, C) @ (C, K); written into ``out`` when given (a column slice of a wider matrix works)."""
-    wt = weight.reshape(weight.shape[0], -1).t()
-    return torch.mm(_rows(x), wt, out=out) if bias is None else torch.addmm(bias, _rows(x), wt, out=out)
+def _split(a: torch.Tensor, fire: Fire) -> Blocks:
+    """A Fire's concatenated output (N, K1 + K3, h, w) as its two blocks (channels_last copies)."""
+    c1 = fire.expand1x1.out_channels
+    return tuple(b.contiguous(memory_format=torch.channels_last) for b in (a[:, :c1], a[:, c1:]))
+
+
+def _pointwise(blocks: Blocks, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """A 1x1 convolution ``weight`` (K, C, 1, 1) + ``bias`` (K,) of the channel blocks (N, C_i, h, w) of an input
+    (C = sum of C_i), as the matrix (N·h·w, K) = sum over blocks of (N·h·w, C_i) @ (C_i, K)."""
+    wt, out, start = weight.reshape(weight.shape[0], -1).t(), None, 0
+    for b in blocks:
+        part, start = wt[start:start + b.shape[1]], start + b.shape[1]
+        out = (torch.mm(_rows(b), part) if bias is None else torch.addmm(bias, _rows(b), part)) if out is None \
+            else out.addmm_(_rows(b), part)
+    assert out is not None
+    return out
+
+
+def _pointwise_input_grads(g: torch.Tensor, weight: torch.Tensor, widths: list[int]) -> list[torch.Tensor]:
+    """The input gradient of a 1x1 convolution ``weight`` (K, C, 1, 1) given its output's gradient g (N, K, h, w),
+    one channels_last block (N, C_i, h, w) per width C_i (sum C): (N·h·w, K) @ (K, C_i) each."""
+    w, rows, out, start = weight.reshape(g.shape[1], -1), _rows(g), [], 0
+    for c in widths:
+        out.append(_image(rows @ w[:, start:start + c], g))
+        start += c
+    return out
 
 
 def _pool_at(layers: tuple[nn.MaxPool2d | Fire, ...], i: int) -> bool:
     return i < len(layers) and isinstance(layers[i], nn.MaxPool2d)
-
-
-def _fire_expand(s: torch.Tensor, fire: Fire, *, relu: bool = True) -> torch.Tensor:
-    """(ReLU of) a Fire module's two expansions of s (N, C, h, w), concatenated (N, K1 + K3, h, w), channels_last:
-    the 1x1 is written straight into the result, the 3x3 copied there (no concatenation)."""
-    n, _, h, w = s.shape
-    c1, c3 = fire.expand1x1.out_channels, fire.expand3x3.out_channels
-    out = torch.empty(n, h, w, c1 + c3, dtype=s.dtype, device=s.device)
-    _pointwise(s, fire.expand1x1.weight, fire.expand1x1.bias, out=out.view(n * h * w, c1 + c3)[:, :c1])
-    out[..., c1:] = F.conv2d(s, fire.expand3x3.weight, fire.expand3x3.bias, padding=1).permute(0, 2, 3, 1)
-    return (out.relu_() if relu else out).permute(0, 3, 1, 2)
-
-
-def _pointwise_input_grad(g: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """The input gradient (N, C, h, w) of a 1x1 convolution ``weight`` (K, C, 1, 1) given its output's gradient
-    g (N, K, h, w): (N·h·w, K) @ (K, C), a view of channels_last g (a channel slice included)."""
-    return _image(_rows(g) @ weight.reshape(g.shape[1], -1), g)
 
 
 def _stem_input_grad(g: torch.Tensor, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
