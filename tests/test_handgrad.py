@@ -167,3 +167,26 @@ def _changed(change: str) -> nn.Module:
 def test_plan_refuses_what_it_does_not_compute(change):
     assert handgrad.plan(random_squeezenet().features) is not None
     assert handgrad.plan(_changed(change).features) is None
+
+
+@pytest.mark.parametrize("kernel,stride", [((3, 3), (1, 1)), ((3, 3), (3, 3)), ((2, 5), (4, 2)), ((7, 7), (2, 3))])
+def test_any_stem_kernel_and_stride(kernel, stride):
+    """The stem's input gradient adds up to stride x stride kernel offsets at once: right for a stride of 1, a
+    stride equal to or larger than the kernel, and a non-square kernel and stride."""
+    model = random_squeezenet()
+    old = model.features[0]
+    model.features[0] = nn.Conv2d(old.in_channels, old.out_channels, kernel, stride=stride).double().eval()
+    for p in model.features[0].parameters():
+        p.requires_grad_(False)
+    scorer, inner = scorer_of(model, [2])
+    assert inner.plan is not None
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, 83, 90, generator=gen, dtype=torch.float64)
+    grad_out = torch.randn(2, 1, generator=gen, dtype=torch.float64)
+    out, grad, fn = scores_and_gradient(scorer, x, grad_out)
+    with handgrad.autograd_only():
+        ref_out, ref, _ = scores_and_gradient(scorer, x, grad_out)
+    assert fn == "_ScoresBackward"
+    torch.testing.assert_close(out, ref_out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, ref, rtol=1e-10, atol=1e-12)
+    assert (ref != 0).float().mean() > 0.3
