@@ -5,10 +5,10 @@ the same arithmetic runs faster as plain matrix products (``benchmarks/bench_hea
 difference, README Speed):
 
 - the first convolution's input gradient (3 input channels, stride 2): one product (pixels x out-channels)
-  @ (out-channels x k·k·3) and strided additions of up to 2 x 2 kernel offsets at a time (4 for a 3x3
-  kernel), instead of a transposed convolution that runs at a tenth of the machine's rate;
+  @ (out-channels x k·k·3) and k·k strided additions, instead of a transposed convolution that runs at a
+  tenth of the machine's rate;
 - every 1x1 convolution's input gradient: one product of the channels_last gradient, seen as a matrix
-  (pixels x channels), with the weight; no copy, the slices of a Fire module's gradient included;
+  (pixels x channels), with the weight; no copy;
 - the ReLU in front of each max pool is applied to the pooled gradient (a quarter of the size) instead of
   the full one: the pool passes each gradient to the position of its window's maximum, which is that
   ReLU's output, so both masks are the same. The forward likewise applies that ReLU after the pool, to a
@@ -227,24 +227,18 @@ def _pool_at(layers: tuple[nn.MaxPool2d | Fire, ...], i: int) -> bool:
 
 
 def _stem_input_grad(g: torch.Tensor, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """The input gradient (N, C, H, W) of ``conv`` (unpadded, weight (K, C, kh, kw), stride (sy, sx)) given its
-    output's gradient g (N, K, h, w): each output position's kh·kw·C patch gradient in one product, then the
-    patches added at their strided positions, up to sy x sx kernel offsets in one addition (offsets
-    i = sy·qi + ri land on rows sy·(y + qi) + ri, a view of the image as (N, h, sy, ...) blocks): 4 additions
-    instead of 9 for a 3x3 kernel at stride 2."""
+    """The input gradient (N, C, H, W) of ``conv`` (unpadded, weight (K, C, k, k), stride s) given its
+    output's gradient g (N, K, h, w): each output position's k·k·C patch gradient in one product, then each
+    kernel offset's patches added at their strided positions."""
     n, k_out, h, w = g.shape
     _, c, kh, kw = conv.weight.shape
     sy, sx = conv.stride
     patches = _rows(g) @ conv.weight.permute(0, 2, 3, 1).reshape(k_out, -1)
     patches = patches.view(n, h, w, kh, kw, c)
-    big_h, big_w = x.shape[2], x.shape[3]
-    out = torch.zeros(n, big_h, big_w, c, dtype=g.dtype, device=g.device)
-    for i in range(0, kh, sy):
-        for j in range(0, kw, sx):
-            ri, rj = min(sy, kh - i), min(sx, kw - j)  # the offsets i..i+ri-1 and j..j+rj-1: rows sy·y + i + r
-            block = out.as_strided((n, h, ri, w, rj, c), (big_h * big_w * c, sy * big_w * c, big_w * c, sx * c, c, 1),
-                                   (i * big_w + j) * c)  # in bounds: sy·(h-1) + i + ri <= sy·(h-1) + kh <= H
-            block.add_(patches[:, :, :, i:i + ri, j:j + rj, :].permute(0, 1, 3, 2, 4, 5))
+    out = torch.zeros(n, x.shape[2], x.shape[3], c, dtype=g.dtype, device=g.device)
+    for i in range(kh):
+        for j in range(kw):  # add_ on the slice: `+=` would then copy the slice onto itself
+            out[:, i:i + sy * (h - 1) + 1:sy, j:j + sx * (w - 1) + 1:sx, :].add_(patches[:, :, :, i, j, :])
     return out.permute(0, 3, 1, 2)
 
 
