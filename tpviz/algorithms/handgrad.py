@@ -45,6 +45,7 @@ _by_hand = Switch(True)
 _matmul_forward = Switch(True)
 _aten = torch.ops.aten
 _ONE, _NONE = (1, 1), (0, 0)
+Blocks = tuple[torch.Tensor, ...]  # an activation as channel blocks, each channels_last (N, C_i, h, w)
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,6 @@ class _Scores(torch.autograd.Function):
         return _stem_input_grad(g, ctx.plan.stem, x), None, None, None
 
 
-Blocks = tuple[torch.Tensor, ...]
-
 
 def _rows(x: torch.Tensor) -> torch.Tensor:
     """(N, C, h, w) as the matrix (N·h·w, C): a view when x is channels_last."""
@@ -203,12 +202,13 @@ def _split(a: torch.Tensor, fire: Fire) -> Blocks:
 def _pointwise(blocks: Blocks, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """A 1x1 convolution ``weight`` (K, C, 1, 1) + ``bias`` (K,) of the channel blocks (N, C_i, h, w) of an input
     (C = sum of C_i), as the matrix (N·h·w, K) = sum over blocks of (N·h·w, C_i) @ (C_i, K)."""
-    wt, out, start = weight.reshape(weight.shape[0], -1).t(), None, 0
-    for b in blocks:
-        part, start = wt[start:start + b.shape[1]], start + b.shape[1]
-        out = (torch.mm(_rows(b), part) if bias is None else torch.addmm(bias, _rows(b), part)) if out is None \
-            else out.addmm_(_rows(b), part)
-    assert out is not None
+    wt = weight.reshape(weight.shape[0], -1).t()
+    first, *rest = blocks
+    c = first.shape[1]
+    out = torch.mm(_rows(first), wt[:c]) if bias is None else torch.addmm(bias, _rows(first), wt[:c])
+    for b in rest:
+        out.addmm_(_rows(b), wt[c:c + b.shape[1]])
+        c += b.shape[1]
     return out
 
 
