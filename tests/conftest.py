@@ -19,8 +19,8 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 # Tests that hold on every device take ``device`` from this list: the CUDA case runs where there is one
 # (``bash benchmarks/gpu_check.sh`` on a GPU machine) and is skipped elsewhere, CI included.
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
-                                                                reason="needs a CUDA device (none on this machine)"))]
+NEEDS_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (none on this machine)")
+DEVICES = ["cpu", pytest.param("cuda", marks=NEEDS_CUDA)]
 
 
 class Linear(nn.Module):

@@ -7,13 +7,14 @@ device machine of a session that is lent one.
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 import tpviz
 from tpviz.algorithms import handgrad, layout
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (none on this machine)")
+from .conftest import NEEDS_CUDA
+
+pytestmark = NEEDS_CUDA
 CUDA = torch.device("cuda")
 
 

@@ -171,8 +171,9 @@ def test_plan_refuses_what_it_does_not_compute(change):
 
 @pytest.mark.parametrize("kernel,stride", [((3, 3), (1, 1)), ((3, 3), (3, 3)), ((2, 5), (4, 2)), ((7, 7), (2, 3))])
 def test_any_stem_kernel_and_stride(kernel, stride):
-    """The stem's input gradient adds up to stride x stride kernel offsets at once: right for a stride of 1, a
-    stride equal to or larger than the kernel, and a non-square kernel and stride."""
+    """The stem's input gradient (one product, then one strided addition per kernel offset) is right for other
+    stems than SqueezeNet's: a stride of 1, a stride equal to or larger than the kernel, a non-square kernel and
+    stride (which catches rows and columns mixed up)."""
     model = random_squeezenet()
     old = model.features[0]
     model.features[0] = nn.Conv2d(old.in_channels, old.out_channels, kernel, stride=stride).double().eval()
@@ -183,6 +184,33 @@ def test_any_stem_kernel_and_stride(kernel, stride):
     gen = torch.Generator().manual_seed(3)
     x = torch.randn(2, 3, 83, 90, generator=gen, dtype=torch.float64)
     grad_out = torch.randn(2, 1, generator=gen, dtype=torch.float64)
+    out, grad, fn = scores_and_gradient(scorer, x, grad_out)
+    with handgrad.autograd_only():
+        ref_out, ref, _ = scores_and_gradient(scorer, x, grad_out)
+    assert fn == "_ScoresBackward"
+    torch.testing.assert_close(out, ref_out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, ref, rtol=1e-10, atol=1e-12)
+    assert (ref != 0).float().mean() > 0.3
+
+
+def test_fire_modules_with_unequal_expansions():
+    """A Fire's two expansions are kept as two blocks of their own widths: torchvision's SqueezeNets have
+    equal ones, so two Fire modules get unequal ones here (the one before the last pool, and the last one)."""
+    model = random_squeezenet()
+    f = model.features
+    for i, (e1, e3) in ((7, (100, 156)), (12, (200, 312))):  # fire5 (before a pool) and fire9 (before the head)
+        old = f[i]
+        assert isinstance(old, Fire) and e1 + e3 == old.expand1x1.out_channels + old.expand3x3.out_channels
+        f[i] = Fire(old.squeeze.in_channels, old.squeeze.out_channels, e1, e3).double().eval().requires_grad_(False)
+        with torch.no_grad():
+            for m in f[i].modules():
+                if isinstance(m, nn.Conv2d):
+                    m.bias.uniform_(0.0, 0.1)
+    scorer, inner = scorer_of(model, [1, 6])
+    assert inner.plan is not None
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 3, 97, 97, generator=gen, dtype=torch.float64)
+    grad_out = torch.randn(2, 2, generator=gen, dtype=torch.float64)
     out, grad, fn = scores_and_gradient(scorer, x, grad_out)
     with handgrad.autograd_only():
         ref_out, ref, _ = scores_and_gradient(scorer, x, grad_out)

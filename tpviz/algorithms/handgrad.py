@@ -146,7 +146,7 @@ class _Scores(torch.autograd.Function):
                 tape.append((inp, s, blocks))
         z = _image(_pointwise(blocks, weight, bias), blocks[0]) if _matmul_forward.on else \
             F.conv2d(torch.cat(blocks, 1), weight, bias)
-        ctx.plan, ctx.tape, ctx.z, ctx.weight, ctx.widths = plan_, tape, z, weight, [b.shape[1] for b in blocks]
+        ctx.plan, ctx.tape, ctx.z, ctx.weight = plan_, tape, z, weight
         return z.clamp(min=0).mean((2, 3))
 
     @staticmethod
@@ -155,7 +155,7 @@ class _Scores(torch.autograd.Function):
         z, weight = ctx.z, ctx.weight
         # d score_u / d z_u = 1/(h·w) where z_u > 0: the head's 1x1 input gradient, over the U rows
         gz = (z > 0).to(z.dtype).mul_(grad[:, :, None, None] / (z.shape[2] * z.shape[3]))
-        g = _pointwise_input_grads(gz, weight, ctx.widths)
+        g = _pointwise_input_grads(gz, weight, _widths(ctx.tape[-1][-1]))  # the last Fire's output blocks
         masked = False  # True when the output ReLU of the next layer down was applied at a pool's output
         for layer, saved in zip(reversed(ctx.plan.layers), reversed(ctx.tape[1:])):
             if isinstance(layer, nn.MaxPool2d):
@@ -171,14 +171,12 @@ class _Scores(torch.autograd.Function):
                 gs = _pointwise_input_grads(g1, layer.expand1x1.weight, [s.shape[1]])[0]
                 gs = gs.add_(_aten.convolution_backward(g3, s, layer.expand3x3.weight, None, _ONE, _ONE, _ONE,
                                                         False, _NONE, 1, (True, False, False))[0])
-                g = _pointwise_input_grads(_aten.threshold_backward(gs, s, 0), layer.squeeze.weight,
-                                           [b.shape[1] for b in inp])
+                g = _pointwise_input_grads(_aten.threshold_backward(gs, s, 0), layer.squeeze.weight, _widths(inp))
                 masked = False
         x, a = ctx.tape[0]
         (g,) = g
         g = g if masked else _aten.threshold_backward(g, a, 0)
         return _stem_input_grad(g, ctx.plan.stem, x), None, None, None
-
 
 
 def _rows(x: torch.Tensor) -> torch.Tensor:
@@ -191,6 +189,11 @@ def _image(rows: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """The matrix (N·h·w, K) back as a channels_last (N, K, h, w) view, N, h, w those of ``like``."""
     n, _, h, w = like.shape
     return rows.view(n, h, w, -1).permute(0, 3, 1, 2)
+
+
+def _widths(blocks: Blocks) -> list[int]:
+    """The channel count C_i of each block (N, C_i, h, w)."""
+    return [b.shape[1] for b in blocks]
 
 
 def _split(a: torch.Tensor, fire: Fire) -> Blocks:
